@@ -1,0 +1,260 @@
+"""Numbers into prose, and executing and stamping the book's notebooks.
+
+Introduced in chapter 1.
+
+In a chapter::
+
+    from aeutils.book import glue
+    glue("test_mse", test_mse)          # then {glue:text}`test_mse:.4f` in markdown
+
+On the command line (from the repository root)::
+
+    python -m aeutils.book execute                 # every chapter, in _toc.yml order
+    python -m aeutils.book execute chapters/01_what_is_an_autoencoder.ipynb
+    python -m aeutils.book check                   # are committed outputs fresh?
+    python -m aeutils.book status                  # one line per chapter
+
+``execute`` runs a notebook in full mode with the training cache switched off, then
+writes the outputs and a stamp into the notebook's metadata: the sha256 of its code
+cells, the sha256 of the ``aeutils`` sources, the mode, the date and the wall time.
+The tests compare the stamp with the current code, so stale outputs cannot be committed
+unnoticed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aeutils.config import FAST_ENV, NO_CACHE_ENV, PACKAGE_DIR, REPO_ROOT
+
+STAMP_KEY = "aeutils_stamp"
+_GLUE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Strings that must never appear in committed outputs (absolute local paths).
+FORBIDDEN_IN_OUTPUTS = ("/root/", "/home/", "/tmp/", "/Users/", "C:\\Users")
+
+
+def glue(name: str, value: Any, *, display: bool = False) -> Any:
+    """Record ``value`` under ``name`` so markdown can print it with ``{glue:text}``.
+
+    Numbers must be finite (a NaN in the prose is a bug to fix, not to print).
+    Returns ``value`` so the call can sit inside an expression.
+    """
+    if not isinstance(name, str) or not _GLUE_NAME.match(name):
+        raise ValueError(f"glue name must be lower_snake_case, got {name!r}")
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
+        value = value.item()
+    if isinstance(value, bool):
+        raise TypeError(f"glue {name!r}: got a bool; glue numbers or strings")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"glue {name!r}: value is {value}; refusing to put it into the prose")
+    from myst_nb import glue as _myst_glue
+
+    _myst_glue(name, value, display=display)
+    return value
+
+
+# ---------------------------------------------------------------- stamps & hashes
+
+
+def code_cells_sha256(notebook: dict[str, Any]) -> str:
+    """sha256 over the sources of a notebook's code cells, in order."""
+    hasher = hashlib.sha256()
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            hasher.update(source.encode("utf-8"))
+            hasher.update(b"\x00")
+    return hasher.hexdigest()
+
+
+def aeutils_sha256() -> str:
+    """sha256 over every ``.py`` file of the ``aeutils`` package (path and content)."""
+    hasher = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        hasher.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+        hasher.update(b"\x00")
+        hasher.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        hasher.update(b"\x00")
+    return hasher.hexdigest()
+
+
+def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def toc_notebooks() -> list[Path]:
+    """Notebooks listed in ``_toc.yml``, in reading order."""
+    import yaml
+
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    paths = []
+    for name in files:
+        candidate = REPO_ROOT / (name if name.endswith(".ipynb") else f"{name}.ipynb")
+        if candidate.is_file():
+            paths.append(candidate)
+    return paths
+
+
+def problems(path: str | os.PathLike[str]) -> list[str]:
+    """Everything wrong with a committed notebook (empty list when it is fresh and clean)."""
+    path = Path(path)
+    notebook = read_notebook(path)
+    found: list[str] = []
+    stamp = notebook.get("metadata", {}).get(STAMP_KEY)
+    if not stamp:
+        found.append(f"no execution stamp: run `python -m aeutils.book execute {path.name}`")
+    else:
+        if stamp.get("mode") != "full":
+            found.append(
+                f"stamp says mode={stamp.get('mode')!r}; committed outputs must come from a full run"
+            )
+        if stamp.get("code_sha256") != code_cells_sha256(notebook):
+            found.append("code cells changed since the outputs were made (stale outputs): re-execute it")
+        if stamp.get("aeutils_sha256") != aeutils_sha256():
+            found.append("aeutils sources changed since the outputs were made (stale outputs): re-execute it")
+    counts = [c.get("execution_count") for c in notebook["cells"] if c.get("cell_type") == "code"]
+    if counts != list(range(1, len(counts) + 1)):
+        found.append(f"execution counts are not 1..{len(counts)} in order: {counts}")
+    for index, cell in enumerate(notebook["cells"]):
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error":
+                found.append(f"cell {index}: error output {output.get('ename')}: {output.get('evalue')}")
+            if kind == "stream" and output.get("name") == "stderr":
+                text = "".join(output.get("text", ""))
+                found.append(f"cell {index}: stderr output: {text[:120]!r}")
+            blob = json.dumps(output)
+            for needle in FORBIDDEN_IN_OUTPUTS:
+                if needle in blob:
+                    found.append(f"cell {index}: absolute local path {needle!r} in an output")
+            if kind == "stream" and "\r" in "".join(output.get("text", "")):
+                found.append(f"cell {index}: carriage-return progress bar in an output")
+    return found
+
+
+# ---------------------------------------------------------------------- execute
+
+
+def execute(
+    path: str | os.PathLike[str], *, fast: bool = False, timeout: int = 1800, write: bool = True
+) -> dict[str, Any]:
+    """Execute one notebook in place and stamp it; return the stamp."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path).resolve()
+    notebook = nbformat.read(path, as_version=4)
+    env_backup = {k: os.environ.get(k) for k in (FAST_ENV, NO_CACHE_ENV)}
+    os.environ[FAST_ENV] = "1" if fast else "0"
+    os.environ[NO_CACHE_ENV] = "1"
+    try:
+        client = NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        start = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - start
+    finally:
+        for key, value in env_backup.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    import keras
+    import tensorflow as tf
+
+    stamp = {
+        "code_sha256": code_cells_sha256(notebook),
+        "aeutils_sha256": aeutils_sha256(),
+        "mode": "fast" if fast else "full",
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall_seconds": round(seconds, 1),
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "cpu_count": os.cpu_count(),
+    }
+    notebook.metadata[STAMP_KEY] = stamp
+    if write:
+        nbformat.write(notebook, path)
+    return stamp
+
+
+def stamps() -> list[tuple[str, dict[str, Any]]]:
+    """(notebook name, stamp) for each chapter in the table of contents."""
+    return [(p.name, read_notebook(p).get("metadata", {}).get(STAMP_KEY, {})) for p in toc_notebooks()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aeutils.book", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("execute", help="execute notebooks in full mode and stamp them")
+    run.add_argument("notebooks", nargs="*", help="default: every chapter in _toc.yml order")
+    run.add_argument("--fast", action="store_true", help="fast mode (for trying; tests reject it)")
+    check = sub.add_parser("check", help="report stale or unclean committed notebooks")
+    check.add_argument("notebooks", nargs="*")
+    sub.add_parser("status", help="one line per chapter: mode, date, wall time")
+    args = parser.parse_args(argv)
+
+    if args.command == "status":
+        for name, stamp in stamps():
+            print(
+                f"{name:45s} {stamp.get('mode', '-'):5s} {stamp.get('date', '-'):21s} "
+                f"{stamp.get('wall_seconds', float('nan')):7.1f} s"
+            )
+        return 0
+    paths = [Path(p) for p in args.notebooks] or toc_notebooks()
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    if args.command == "check":
+        bad = 0
+        for path in paths:
+            for problem in problems(path):
+                bad += 1
+                print(f"{path.name}: {problem}")
+        print("all fresh" if not bad else f"{bad} problem(s)")
+        return 1 if bad else 0
+    total = 0.0
+    for path in paths:
+        print(f"executing {path.name} ({'fast' if args.fast else 'full'} mode) ...", flush=True)
+        stamp = execute(path, fast=args.fast)
+        total += stamp["wall_seconds"]
+        print(f"  done in {stamp['wall_seconds']:.0f} s", flush=True)
+    print(f"total {total:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
