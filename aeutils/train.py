@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -257,7 +258,10 @@ def fit(
     record_path = weights_path.with_name(f"{name}-{cache_key}.json")
 
     if use_cache and weights_path.is_file() and record_path.is_file():
-        model.load_weights(weights_path)
+        with warnings.catch_warnings():
+            # The file also holds optimizer slots; a fresh model has none yet, which is fine.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(weights_path)
         record = json.loads(record_path.read_text())
         print(
             f"{name}: loaded cached weights (trained {record['epochs']} epochs "
@@ -277,7 +281,12 @@ def fit(
     logger = EpochLogger(epochs, every=log_every, prefix=f"{name}: ")
     start = time.perf_counter()
     keras_history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, verbose=0, shuffle=False, callbacks=[logger, *callbacks]
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        verbose=0,
+        shuffle=False,
+        callbacks=[logger, *callbacks],
     )
     seconds = time.perf_counter() - start
     if logger.diverged:

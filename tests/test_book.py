@@ -1,0 +1,107 @@
+"""Book-level checks: glue, stamps, freshness and hygiene of every committed notebook."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from aeutils import book, config
+
+CHAPTERS = sorted((config.REPO_ROOT / "chapters").glob("*.ipynb"))
+
+
+def clean_notebook():
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# T"},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": 1,
+                "source": "print(1)",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}],
+            },
+            {"cell_type": "code", "metadata": {}, "execution_count": 2, "source": "x = 2", "outputs": []},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    nb["metadata"][book.STAMP_KEY] = {
+        "code_sha256": book.code_cells_sha256(nb),
+        "aeutils_sha256": book.aeutils_sha256(),
+        "mode": "full",
+    }
+    return nb
+
+
+def problems_of(nb, tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    return book.problems(path)
+
+
+def test_clean_notebook_has_no_problems(tmp_path):
+    assert problems_of(clean_notebook(), tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "spoil, expected",
+    [
+        (lambda nb: nb["metadata"].pop(book.STAMP_KEY), "no execution stamp"),
+        (lambda nb: nb["metadata"][book.STAMP_KEY].update(mode="fast"), "mode='fast'"),
+        (lambda nb: nb["cells"][2].update(source="x = 3"), "code cells changed"),
+        (
+            lambda nb: nb["metadata"][book.STAMP_KEY].update(aeutils_sha256="0" * 64),
+            "aeutils sources changed",
+        ),
+        (lambda nb: nb["cells"][2].update(execution_count=5), "not 1..2 in order"),
+        (
+            lambda nb: nb["cells"][2]["outputs"].append(
+                {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": []}
+            ),
+            "error output",
+        ),
+        (
+            lambda nb: nb["cells"][2]["outputs"].append(
+                {"output_type": "stream", "name": "stderr", "text": "WARNING"}
+            ),
+            "stderr output",
+        ),
+        (lambda nb: nb["cells"][1]["outputs"][0].update(text="saved to /root/x\n"), "absolute local path"),
+        (lambda nb: nb["cells"][1]["outputs"][0].update(text="10%\r20%\n"), "carriage-return"),
+    ],
+)
+def test_each_kind_of_problem_is_detected(tmp_path, spoil, expected):
+    nb = copy.deepcopy(clean_notebook())
+    spoil(nb)
+    found = problems_of(nb, tmp_path)
+    assert any(expected in problem for problem in found), found
+
+
+def test_markdown_edits_do_not_make_outputs_stale(tmp_path):
+    nb = clean_notebook()
+    nb["cells"][0]["source"] = "# A better title"
+    assert problems_of(nb, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "name, value, error",
+    [("Bad Name", 1.0, ValueError), ("x", float("nan"), ValueError), ("flag", True, TypeError)],
+)
+def test_glue_refuses_bad_names_and_values(name, value, error):
+    with pytest.raises(error):
+        book.glue(name, value)
+
+
+def test_every_chapter_is_listed_in_the_toc():
+    listed = {path.resolve() for path in book.toc_notebooks()}
+    assert CHAPTERS, "no chapters found"
+    assert {path.resolve() for path in CHAPTERS} <= listed, "a chapter notebook is missing from _toc.yml"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_committed_notebook_is_fresh_and_clean(notebook: Path):
+    found = book.problems(notebook)
+    assert not found, f"{notebook.name}:\n  " + "\n  ".join(found)
