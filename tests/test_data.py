@@ -1,7 +1,6 @@
 """aeutils.data: IDX parsing, the registry, the look-up order, splits, noise and masks."""
 
 import dataclasses
-import gzip
 
 import numpy as np
 import pytest

@@ -1,0 +1,303 @@
+"""Training-throughput benchmark: the book's training path against the tutorials' plain way.
+
+Introduced in the "Performance" appendix. Run it from the repository root::
+
+    python -m aeutils.bench                    # all models, default settings
+    python -m aeutils.bench --models conv_ae --images 6400 --repeats 5 --json results.json
+
+For each of the book's main models (conv AE of chapter 3, conv VAE of chapter 5, DCGAN of
+chapter 6) it times training on a fixed number of images for several *variants* and reports
+images per second and the implied wall time of one epoch over 60,000 images, as the median
+of several timed runs after a warm-up run. Repeats of the variants are interleaved, so a
+busy machine slows them alike and the ratios stay meaningful.
+
+Variants:
+
+- ``reference``: the way the TensorFlow tutorials train (CVAE, DCGAN, and ``model.fit``'s
+  default batch size for autoencoders): a Python loop over batches of 32 calling a
+  ``tf.function`` train step once per batch;
+- ``fit_b32``: Keras ``fit`` on a ``tf.data`` pipeline (what ``aeutils.train.fit`` does) at batch 32;
+- ``book``: what the chapters use: ``aeutils.train``'s pipeline at the chapter's batch size;
+- ``book_jit``: the same with XLA (``jit_compile=True``);
+- ``book_bf16``: the same under the ``mixed_bfloat16`` policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from aeutils import config
+
+MODELS = ("conv_ae", "conv_vae", "dcgan")
+VARIANTS = ("reference", "fit_b32", "book", "book_jit", "book_bf16")
+#: The batch size each chapter trains its model with.
+BOOK_BATCH = {"conv_ae": 128, "conv_vae": 128, "dcgan": 128}
+EPOCH_IMAGES = 60_000
+
+
+@dataclass
+class Measurement:
+    """Throughput of one model trained one way."""
+
+    model: str
+    variant: str
+    batch_size: int
+    images_per_second: float
+    seconds_per_epoch: float
+    runs: list[float]
+    note: str = ""
+
+
+def _build(model_name: str, *, jit: bool = False) -> Any:
+    """A compiled model of the book, ready for ``fit``."""
+    import keras
+
+    if model_name == "conv_ae":
+        from aeutils.models import build_conv_autoencoder
+
+        model = build_conv_autoencoder(32)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=jit)
+    elif model_name == "conv_vae":
+        from aeutils.vae import build_conv_vae
+
+        model = build_conv_vae(16)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit)
+    elif model_name == "dcgan":
+        from aeutils.gan import build_gan
+
+        model = build_gan()
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            jit_compile=jit,
+        )
+    else:
+        raise ValueError(f"unknown model {model_name!r}; choose from {MODELS}")
+    return model
+
+
+def _reference_step(model_name: str, model: Any) -> Callable[[Any], Any]:
+    """The tutorials' hand-written ``@tf.function`` train step for the same architecture."""
+    import keras
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.Adam(1e-3)
+    if model_name == "conv_ae":
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(x - model(x, training=True)))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            return loss
+
+        return step
+    if model_name == "conv_vae":
+        from aeutils import losses
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                mean, log_var = model.encoder(x, training=True)
+                z = mean + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(mean))
+                logits = model.decoder(z, training=True)
+                loss = tf.reduce_mean(losses.bernoulli_nll(x, logits) + losses.gaussian_kl(mean, log_var))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            return loss
+
+        return step
+    generator, discriminator = model.generator, model.discriminator
+    g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function
+    def step(x):  # the DCGAN tutorial's train_step: both players, one tape each
+        noise = tf.random.normal([tf.shape(x)[0], model.noise_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = generator(noise, training=True)
+            real_logits = discriminator(x, training=True)
+            fake_logits = discriminator(fake, training=True)
+            g_loss = bce(tf.ones_like(fake_logits), fake_logits)
+            d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(
+                tf.zeros_like(fake_logits), fake_logits
+            )
+        g_grads = g_tape.gradient(g_loss, generator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
+        d_grads = d_tape.gradient(d_loss, discriminator.trainable_variables)
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
+        return d_loss
+
+    return step
+
+
+def _runner(model_name: str, variant: str, x: np.ndarray, images: int) -> tuple[Callable[[], None], int, int]:
+    """A function that trains on about ``images`` images (after its own warm-up), its batch size and steps."""
+    import keras
+    import tensorflow as tf
+
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
+    batch = 32 if variant in ("reference", "fit_b32") else BOOK_BATCH[model_name]
+    steps = max(1, images // batch)
+    policy = keras.mixed_precision.global_policy()
+    if variant == "book_bf16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = _build(model_name, jit=variant == "book_jit")
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    targets = variant != "reference" and model_name == "conv_ae"
+    dataset = tf.data.Dataset.from_tensor_slices((x, x) if targets else x)
+    dataset = (
+        dataset.shuffle(len(x), seed=0).repeat().batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    )
+
+    if variant == "reference":
+        step = _reference_step(model_name, model)
+        iterator = iter(dataset)
+
+        def run() -> None:
+            for _ in range(steps):
+                step(next(iterator))
+
+    else:
+
+        def run() -> None:
+            model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+
+    run()  # warm-up: tracing, graph building, thread pools
+    return run, batch, steps
+
+
+def measure(
+    models: Sequence[str] = MODELS,
+    variants: Sequence[str] = VARIANTS,
+    *,
+    images: int = 12_800,
+    repeats: int = 3,
+    n_images: int = 4096,
+    seed: int = 0,
+) -> list[Measurement]:
+    """Time every (model, variant); return one :class:`Measurement` each.
+
+    Args:
+        models: names from :data:`MODELS`.
+        variants: names from :data:`VARIANTS`.
+        images: images per timed run (steps = images // batch size).
+        repeats: timed runs per variant (the median is reported), interleaved across variants.
+        n_images: size of the Fashion-MNIST subset the steps draw from.
+    """
+    for name, value in (("images", images), ("repeats", repeats), ("n_images", n_images)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    unknown = [m for m in models if m not in MODELS] + [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown model or variant {unknown}; models: {MODELS}, variants: {VARIANTS}")
+    from aeutils import data
+
+    config.seed_everything(seed, deterministic=False)
+    x = data.load("fashion_mnist", n_train=n_images).x_train
+    results = []
+    for model_name in models:
+        runners, failures = {}, {}
+        for variant in variants:
+            try:
+                runners[variant] = _runner(model_name, variant, x, images)
+            except Exception as error:  # a variant that does not run is a result too
+                failures[variant] = f"{type(error).__name__}: {str(error).splitlines()[0][:100]}"
+        times: dict[str, list[float]] = {variant: [] for variant in runners}
+        for _ in range(repeats):
+            for variant, (run, _batch, _steps) in runners.items():
+                start = time.perf_counter()
+                run()
+                times[variant].append(time.perf_counter() - start)
+        for variant, (_run, batch, steps) in runners.items():
+            median = statistics.median(times[variant])
+            ips = steps * batch / median
+            results.append(
+                Measurement(
+                    model_name, variant, batch, ips, EPOCH_IMAGES / ips, [round(t, 4) for t in times[variant]]
+                )
+            )
+        for variant, reason in failures.items():
+            batch = 32 if variant in ("reference", "fit_b32") else BOOK_BATCH[model_name]
+            results.append(Measurement(model_name, variant, batch, float("nan"), float("nan"), [], reason))
+    return results
+
+
+def machine() -> dict[str, Any]:
+    """A description of the machine and library versions, for the report."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpu": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+
+
+def table(results: Sequence[Measurement]) -> str:
+    """The results as a plain-text table with the speed-up over ``reference``."""
+    reference = {r.model: r.images_per_second for r in results if r.variant == "reference"}
+    lines = [f"{'model':10s} {'variant':10s} {'batch':>5s} {'images/s':>10s} {'s/epoch':>8s} {'vs ref':>7s}"]
+    for r in results:
+        ratio = r.images_per_second / reference[r.model] if r.model in reference else float("nan")
+        lines.append(
+            f"{r.model:10s} {r.variant:10s} {r.batch_size:5d} {r.images_per_second:10.0f} "
+            f"{r.seconds_per_epoch:8.1f} {ratio:6.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aeutils.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {MODELS}")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {VARIANTS}")
+    parser.add_argument("--images", type=int, default=12_800, help="images per timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant (median reported)")
+    parser.add_argument("--json", help="also write the results (and the machine) to this JSON file")
+    args = parser.parse_args(argv)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    try:
+        results = measure(models, variants, images=args.images, repeats=args.repeats)
+    except ValueError as error:
+        parser.error(str(error))
+    info = machine()
+    print(
+        f"{info['cpu']} ({info['cores']} cores), TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+        f"{info['date']}"
+    )
+    print(table(results))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"machine": info, "results": [asdict(r) for r in results]}, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
