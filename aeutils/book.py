@@ -16,7 +16,9 @@ On the command line (from the repository root)::
 
 ``execute`` runs a notebook in full mode with the training cache switched off, then
 writes the outputs and a stamp into the notebook's metadata: the sha256 of its code
-cells, the sha256 of the ``aeutils`` sources, the mode, the date and the wall time.
+cells, the ``aeutils`` modules the notebook loaded and the sha256 of their sources, the
+mode, the date and the wall time. Only modules a chapter actually loads can change its
+outputs, so editing, say, ``aeutils/gan.py`` makes stale only the chapters that use it.
 The tests compare the stamp with the current code, so stale outputs cannot be committed
 unnoticed.
 """
@@ -24,6 +26,7 @@ unnoticed.
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as _dt
 import hashlib
 import json
@@ -80,17 +83,49 @@ def code_cells_sha256(notebook: dict[str, Any]) -> str:
     return hasher.hexdigest()
 
 
-def aeutils_sha256() -> str:
-    """sha256 over every ``.py`` file of the ``aeutils`` package (path and content)."""
+def aeutils_sources() -> list[str]:
+    """Every ``.py`` file of the package, as paths relative to the package directory."""
+    return sorted(
+        path.relative_to(PACKAGE_DIR).as_posix()
+        for path in PACKAGE_DIR.rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
+def aeutils_sha256(modules: list[str] | None = None) -> str:
+    """sha256 over ``aeutils`` source files (path and content).
+
+    Args:
+        modules: files relative to the package (``["config.py", "train.py"]``); None means
+            every file. A file that no longer exists hashes as missing, so the stamp goes stale.
+    """
     hasher = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        hasher.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+    for name in sorted(modules if modules is not None else aeutils_sources()):
+        path = PACKAGE_DIR / name
+        hasher.update(name.encode())
         hasher.update(b"\x00")
-        hasher.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        hasher.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"<missing>")
         hasher.update(b"\x00")
     return hasher.hexdigest()
+
+
+#: Appended to a notebook while it executes (then removed): lists the aeutils modules it loaded.
+_PROBE = (
+    "import sys as _aeutils_sys\n"
+    "print(sorted({m for m in _aeutils_sys.modules if m == 'aeutils' or m.startswith('aeutils.')}))"
+)
+
+
+def _module_files(module_names: list[str]) -> list[str]:
+    files = set()
+    for name in module_names:
+        parts = name.split(".")[1:]
+        candidate = "/".join(parts) + ".py" if parts else "__init__.py"
+        if not (PACKAGE_DIR / candidate).is_file():
+            candidate = "/".join([*parts, "__init__.py"])
+        files.add(candidate)
+    files.add("__init__.py")
+    return sorted(files)
 
 
 def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -138,7 +173,7 @@ def problems(path: str | os.PathLike[str]) -> list[str]:
             )
         if stamp.get("code_sha256") != code_cells_sha256(notebook):
             found.append("code cells changed since the outputs were made (stale outputs): re-execute it")
-        if stamp.get("aeutils_sha256") != aeutils_sha256():
+        if stamp.get("aeutils_sha256") != aeutils_sha256(stamp.get("aeutils_modules")):
             found.append("aeutils sources changed since the outputs were made (stale outputs): re-execute it")
     counts = [c.get("execution_count") for c in notebook["cells"] if c.get("cell_type") == "code"]
     if counts != list(range(1, len(counts) + 1)):
@@ -183,6 +218,7 @@ def execute(
             resources={"metadata": {"path": str(path.parent)}},
         )
         start = time.perf_counter()
+        notebook.cells.append(nbformat.v4.new_code_cell(_PROBE))
         client.execute()
         seconds = time.perf_counter() - start
     finally:
@@ -194,9 +230,13 @@ def execute(
     import keras
     import tensorflow as tf
 
+    probe = notebook.cells.pop()
+    loaded = ast.literal_eval("".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout"))
+    modules = _module_files(loaded)
     stamp = {
         "code_sha256": code_cells_sha256(notebook),
-        "aeutils_sha256": aeutils_sha256(),
+        "aeutils_modules": modules,
+        "aeutils_sha256": aeutils_sha256(modules),
         "mode": "fast" if fast else "full",
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_seconds": round(seconds, 1),

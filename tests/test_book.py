@@ -105,3 +105,24 @@ def test_every_chapter_is_listed_in_the_toc():
 def test_committed_notebook_is_fresh_and_clean(notebook: Path):
     found = book.problems(notebook)
     assert not found, f"{notebook.name}:\n  " + "\n  ".join(found)
+
+
+def test_stamp_goes_stale_only_when_a_loaded_module_changes(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    for name in ("__init__.py", "used.py", "unused.py"):
+        (package / name).write_text(f"# {name}\n")
+    monkeypatch.setattr(book, "PACKAGE_DIR", package)
+    nb = clean_notebook()
+    modules = book._module_files(["aeutils", "aeutils.used"])
+    assert modules == ["__init__.py", "used.py"]
+    nb["metadata"][book.STAMP_KEY].update(
+        aeutils_modules=modules, aeutils_sha256=book.aeutils_sha256(modules)
+    )
+    assert problems_of(nb, tmp_path) == []
+    (package / "unused.py").write_text("# changed\n")
+    assert problems_of(nb, tmp_path) == []
+    (package / "used.py").write_text("# changed\n")
+    assert any("aeutils sources changed" in p for p in problems_of(nb, tmp_path))
+    (package / "used.py").unlink()
+    assert any("aeutils sources changed" in p for p in problems_of(nb, tmp_path))
