@@ -19,6 +19,7 @@ downloads a browser.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
 import os
@@ -125,25 +126,42 @@ def _needs_build(html_dir: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def built_book_html() -> Path:
-    """``_build/html``, built with ``jupyter-book build . -W -n --keep-going`` if missing or stale."""
+def built_book_html(request: pytest.FixtureRequest) -> Path:
+    """``_build/html``, built with ``jupyter-book build . -W -n --keep-going`` if missing or stale.
+
+    Uses the central ``built_book`` fixture (tests/conftest.py) when it exists, so the book is built
+    once per test session; otherwise builds it here. Warnings of the build are the concern of
+    tests/test_book_build.py: the pages are tested whenever the HTML is complete.
+    """
     if "AEUTILS_BOOK_HTML" in os.environ:
         assert (HTML_DIR / "index.html").is_file(), f"AEUTILS_BOOK_HTML={HTML_DIR} has no index.html"
         return HTML_DIR
-    if _needs_build(HTML_DIR):
-        executable = Path(sys.executable).with_name("jupyter-book")
-        command = [
-            str(executable) if executable.is_file() else shutil.which("jupyter-book") or "jupyter-book"
-        ]
-        result = subprocess.run(
-            command + BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False
+    try:
+        html, _returncode, output, _seconds = request.getfixturevalue("built_book")
+    except pytest.FixtureLookupError:
+        (ROOT / "_build").mkdir(exist_ok=True)
+        with open(ROOT / "_build" / ".book-build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time (pytest-xdist workers)
+            if _needs_build(HTML_DIR):
+                _build_book()
+        return HTML_DIR
+    if not (Path(html) / "index.html").is_file():
+        pytest.fail("the book build produced no HTML:\n" + output[-4000:])
+    return Path(html)
+
+
+def _build_book() -> None:
+    """Run the central build command in the repository root; fail the tests with its output."""
+    executable = Path(sys.executable).with_name("jupyter-book")
+    command = [str(executable) if executable.is_file() else shutil.which("jupyter-book") or "jupyter-book"]
+    result = subprocess.run(
+        command + BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`jupyter-book {' '.join(BUILD_COMMAND)}` failed (exit {result.returncode}):\n"
+            + (result.stdout + result.stderr)[-4000:]
         )
-        if result.returncode != 0:
-            pytest.fail(
-                f"`jupyter-book {' '.join(BUILD_COMMAND)}` failed (exit {result.returncode}):\n"
-                + (result.stdout + result.stderr)[-4000:]
-            )
-    return HTML_DIR
 
 
 # ------------------------------------------------------------------------------ server, browser
@@ -374,8 +392,10 @@ def test_mathjax_is_vendored(built_book_html: Path) -> None:
     html = (built_book_html / f"{with_math[0]}.html").read_text(encoding="utf-8")
     sources = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, flags=re.IGNORECASE)
     assert sources, f"{with_math[0]}.html has equations but loads no MathJax"
-    assert all("_static/" in src and "://" not in src for src in sources), (
-        f"MathJax comes from {sources}; vendor it: `npm ci && npm run vendor-mathjax` and set "
-        "sphinx.config.mathjax_path: mathjax/tex-svg-full.js in _config.yml"
+    assert all("://" not in src for src in sources), (
+        f"MathJax comes from {sources}; use the vendored copy: in _config.yml's sphinx.config set "
+        'mathjax_path: ../mathjax/tex-svg-full.js and html_extra_path: ["_vendor"]'
     )
-    assert (built_book_html / "_static" / "mathjax" / "tex-svg-full.js").is_file()
+    assert (built_book_html / "mathjax" / "tex-svg-full.js").is_file(), (
+        "the vendored MathJax was not copied (html_extra_path)"
+    )
