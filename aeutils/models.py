@@ -123,7 +123,9 @@ def build_conv_autoencoder(
     do not fit. Encoder: two 3x3 convolutions with stride 2 (each halves the side),
     Flatten, Dense to ``latent_dim`` (linear code). Decoder: Dense back to the
     7x7xfilters[-1] volume, Reshape, two stride-2 transposed convolutions (each
-    doubles the side) and a 3x3 convolution with a sigmoid to one image.
+    doubles the side; filters[0] and filters[0] // 2 channels, thin at full
+    resolution to stay fast on a CPU) and a 3x3 convolution with a sigmoid that
+    mixes the channels into the output image.
 
     Args:
         latent_dim: size of the code ``z`` (positive int).
@@ -169,8 +171,10 @@ def build_conv_autoencoder(
     code_in = keras.Input(shape=(latent_dim,), name="code_in")
     h = layers.Dense(int(np.prod(small)), activation="relu", name="expand")(code_in)
     h = layers.Reshape(small, name="to_volume")(h)
-    h = layers.Conv2DTranspose(f2, 3, strides=2, padding="same", activation="relu", name="up1")(h)
-    h = layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu", name="up2")(h)
+    h = layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu", name="up1")(h)
+    h = layers.Conv2DTranspose(max(f1 // 2, 1), 3, strides=2, padding="same", activation="relu", name="up2")(
+        h
+    )
     reconstruction = layers.Conv2D(channels, 3, padding="same", activation="sigmoid", name="pixels")(h)
     decoder = keras.Model(code_in, reconstruction, name="conv_decoder")
 

@@ -162,7 +162,7 @@ class VAE(keras.Model):
 def build_conv_vae(
     latent_dim: int,
     *,
-    filters: tuple[int, int] = (32, 64),
+    filters: tuple[int, int] = (32, 32),
     hidden_units: int = 256,
     beta: float = 1.0,
     image_shape: tuple[int, int, int] = (28, 28, 1),
@@ -189,7 +189,7 @@ def build_conv_vae(
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if len(filters) != 2 or any(not isinstance(f, int) or f < 1 for f in filters):
-        raise ValueError(f"filters must be two positive ints such as (32, 64), got {filters!r}")
+        raise ValueError(f"filters must be two positive ints such as (32, 32), got {filters!r}")
     height, width, channels = image_shape
     if height % 4 or width % 4:
         raise ValueError(f"image height and width must be divisible by 4, got {image_shape}")

