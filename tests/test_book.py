@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,25 @@ def test_stamp_goes_stale_only_when_a_loaded_module_changes(tmp_path, monkeypatc
     assert any("aeutils sources changed" in p for p in problems_of(nb, tmp_path))
     (package / "used.py").unlink()
     assert any("aeutils sources changed" in p for p in problems_of(nb, tmp_path))
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_every_glued_number_in_the_prose_exists_once(notebook: Path):
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    glued: dict[str, set[str]] = {}
+    used: set[str] = set()
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "markdown":
+            used.update(GLUE_ROLE.findall(source))
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued.setdefault(name, set()).add(json.dumps(output["data"], sort_keys=True))
+    missing = sorted(used - set(glued))
+    assert not missing, f"{notebook.name}: prose uses glue keys that no cell glued: {missing}"
+    conflicting = sorted(name for name, values in glued.items() if len(values) > 1)
+    assert not conflicting, f"{notebook.name}: keys glued twice with different values: {conflicting}"
