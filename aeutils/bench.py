@@ -268,7 +268,7 @@ def table(results: Sequence[Measurement]) -> str:
         ratio = r.images_per_second / reference[r.model] if r.model in reference else float("nan")
         lines.append(
             f"{r.model:10s} {r.variant:10s} {r.batch_size:5d} {r.images_per_second:10.0f} "
-            f"{r.seconds_per_epoch:8.1f} {ratio:6.2f}x"
+            f"{r.seconds_per_epoch:8.1f} {ratio:6.2f}x" + (f"  failed: {r.note}" if r.note else "")
         )
     return "\n".join(lines)
 
