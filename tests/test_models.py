@@ -14,15 +14,20 @@ def batch() -> np.ndarray:
     return np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
 
 
-@pytest.mark.parametrize("latent_dim", [2, 32])
-def test_dense_shapes_and_composition(batch, latent_dim):
-    model = models.build_dense_autoencoder(latent_dim)
+def check_encoder_decoder_composition(model, batch, latent_dim, atol):
+    """The code has latent_dim numbers, the output is a sigmoid image, and decoder(encoder(x)) == model(x)."""
     code = model.encoder(batch)
     assert tuple(code.shape) == (5, latent_dim)
     out = np.asarray(model(batch))
     assert out.shape == batch.shape
     assert np.all((out >= 0) & (out <= 1))  # sigmoid output
-    np.testing.assert_allclose(out, np.asarray(model.decoder(code)), atol=1e-6)
+    np.testing.assert_allclose(out, np.asarray(model.decoder(code)), atol=atol)
+
+
+@pytest.mark.parametrize("latent_dim", [2, 32])
+def test_dense_shapes_and_composition(batch, latent_dim):
+    model = models.build_dense_autoencoder(latent_dim)
+    check_encoder_decoder_composition(model, batch, latent_dim, atol=1e-6)
     # 784*64+64 + 64*L+L + L*64+64 + 64*784+784 parameters
     expected = 784 * 64 + 64 + 64 * latent_dim + latent_dim + latent_dim * 64 + 64 + 64 * 784 + 784
     assert model.count_params() == expected
@@ -47,12 +52,7 @@ def test_dense_other_input_shape():
 @pytest.mark.parametrize("latent_dim", [2, 32])
 def test_conv_shapes_and_composition(batch, latent_dim):
     model = models.build_conv_autoencoder(latent_dim)
-    code = model.encoder(batch)
-    assert tuple(code.shape) == (5, latent_dim)
-    out = np.asarray(model(batch))
-    assert out.shape == batch.shape
-    assert np.all((out >= 0) & (out <= 1))
-    np.testing.assert_allclose(out, np.asarray(model.decoder(code)), atol=1e-5)
+    check_encoder_decoder_composition(model, batch, latent_dim, atol=1e-5)
     sides = [tuple(layer.output.shape[1:3]) for layer in model.encoder.layers if "conv" in layer.name]
     assert sides == [(14, 14), (7, 7)]
     assert tuple(model.decoder.get_layer("to_volume").output.shape[1:]) == (7, 7, 64)
