@@ -13,6 +13,7 @@ On the command line (from the repository root)::
     python -m aeutils.book execute chapters/01_what_is_an_autoencoder.ipynb
     python -m aeutils.book check                   # are committed outputs fresh?
     python -m aeutils.book status                  # one line per chapter
+    python -m aeutils.book time-tests              # run the README's test command, record its time
 
 ``execute`` runs a notebook in full mode with the training cache switched off, then
 writes the outputs and a stamp into the notebook's metadata: the sha256 of its code
@@ -33,6 +34,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +46,12 @@ STAMP_KEY = "aeutils_stamp"
 _GLUE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Strings that must never appear in committed outputs (absolute local paths).
 FORBIDDEN_IN_OUTPUTS = ("/root/", "/home/", "/tmp/", "/Users/", "C:\\Users")
+#: The README's test command (after the interpreter), timed by ``time-tests``.
+TEST_ARGS = ("-m", "pytest", "-n", "2", "--dist", "loadfile")
+#: Where ``time-tests`` records the last timing of the test-suite (read by the Performance appendix).
+TEST_TIMING_FILE = REPO_ROOT / "chapters" / "test_suite_timing.json"
+#: The sentence the "Performance" appendix includes, generated from :data:`TEST_TIMING_FILE`.
+TEST_TIMING_FRAGMENT = REPO_ROOT / "chapters" / "test_suite_timing.txt"
 
 
 def glue(name: str, value: Any, *, display: bool = False) -> Any:
@@ -175,6 +183,11 @@ def problems(path: str | os.PathLike[str]) -> list[str]:
             found.append("code cells changed since the outputs were made (stale outputs): re-execute it")
         if stamp.get("aeutils_sha256") != aeutils_sha256(stamp.get("aeutils_modules")):
             found.append("aeutils sources changed since the outputs were made (stale outputs): re-execute it")
+    if notebook.get("metadata", {}).get("widgets"):
+        found.append(
+            "widget state in the notebook metadata (the rendered book would fetch widget JavaScript "
+            "from a CDN): re-execute it with `python -m aeutils.book execute`, which does not store it"
+        )
     counts = [c.get("execution_count") for c in notebook["cells"] if c.get("cell_type") == "code"]
     if counts != list(range(1, len(counts) + 1)):
         found.append(f"execution counts are not 1..{len(counts)} in order: {counts}")
@@ -215,6 +228,8 @@ def execute(
             notebook,
             timeout=timeout,
             kernel_name="python3",
+            # Sliders need a live kernel; their state would only make the book load widget JavaScript.
+            store_widget_state=False,
             resources={"metadata": {"path": str(path.parent)}},
         )
         start = time.perf_counter()
@@ -310,6 +325,76 @@ def write_status(path: str | os.PathLike[str] = STATUS_PAGE) -> bool:
     return new != text
 
 
+def time_tests(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[str, Any]:
+    """Run the README's test command from the repository root, time it, record the result as JSON.
+
+    The output of pytest is echoed as it comes. The record (command, wall time, pytest's summary
+    line, exit code, date, machine) is written to ``path`` even when tests fail, so a failing
+    run is never mistaken for a passing one; the "Performance" appendix shows it.
+    """
+    command = [sys.executable, *TEST_ARGS]
+    start = time.perf_counter()
+    tail: list[str] = []
+    with subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            tail = (tail + [line.rstrip()])[-40:]
+    seconds = time.perf_counter() - start
+    summaries = [m.group(1) for line in tail if (m := re.search(r"=+ (.+) in [0-9.]+s", line))]
+    record = {
+        "command": ".venv/bin/python " + " ".join(TEST_ARGS),
+        "wall_seconds": round(seconds, 2),
+        "summary": summaries[-1] if summaries else "no pytest summary line",
+        "exit_code": process.returncode,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
+    Path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    if Path(path) == TEST_TIMING_FILE:
+        write_test_timing_fragment()
+    return record
+
+
+def read_test_timing(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[str, Any] | None:
+    """The record written by :func:`time_tests`, or None when the suite has not been timed."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    missing = {"command", "wall_seconds", "summary", "exit_code", "date"} - set(record)
+    if missing:
+        raise ValueError(
+            f"{path.name} lacks {sorted(missing)}; re-create it with `python -m aeutils.book time-tests`"
+        )
+    return record
+
+
+def test_timing_markdown(record: dict[str, Any] | None) -> str:
+    """One MyST sentence describing a :func:`time_tests` record (or saying there is none)."""
+    if record is None:
+        return "*The test-suite has not been timed yet: run `python -m aeutils.book time-tests`.*\n"
+    outcome = "passed" if record["exit_code"] == 0 else f"**failed** (exit code {record['exit_code']})"
+    return (
+        f"`{record['command']}` took **{record['wall_seconds'] / 60:.1f} minutes** on "
+        f"{record.get('date', 'an unknown date')} ({record.get('cpu_count', '?')} CPU cores): "
+        f"{record['summary']}; the run {outcome}. Recorded by `python -m aeutils.book time-tests`.\n"
+    )
+
+
+def write_test_timing_fragment(path: str | os.PathLike[str] = TEST_TIMING_FRAGMENT) -> bool:
+    """Rewrite the included test-suite sentence from the record; return True when it changed."""
+    path = Path(path)
+    new = test_timing_markdown(read_test_timing())
+    old = path.read_text(encoding="utf-8") if path.is_file() else None
+    if new != old:
+        path.write_text(new, encoding="utf-8")
+    return new != old
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aeutils.book", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -320,10 +405,21 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("notebooks", nargs="*")
     sub.add_parser("status", help="one line per chapter: mode, date, wall time")
     sub.add_parser("write-status", help="rewrite the table of chapters/status.md from the stamps")
+    sub.add_parser("time-tests", help="run the README's test command and record its wall time")
     args = parser.parse_args(argv)
+
+    if args.command == "time-tests":
+        record = time_tests()
+        print(f"{record['summary']} in {record['wall_seconds']:.0f} s; recorded in {TEST_TIMING_FILE.name}")
+        return record["exit_code"]
 
     if args.command == "write-status":
         print("status page updated" if write_status() else "status page up to date")
+        print(
+            "test-suite sentence updated"
+            if write_test_timing_fragment()
+            else "test-suite sentence up to date"
+        )
         return 0
     if args.command == "status":
         for name, stamp in stamps():

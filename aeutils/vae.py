@@ -240,6 +240,19 @@ def _check_positive(value: Any, name: str, function: str) -> int:
     return int(value)
 
 
+def _check_eval_args(
+    model: Any, x: Any, num_samples: Any, batch_size: Any, function: str
+) -> tuple[np.ndarray, int, int]:
+    """The shared input checks of :func:`elbo` and :func:`iwae_log_likelihood`."""
+    _check_model(model, function)
+    x = _check_binary_images(x, function)
+    return (
+        x,
+        _check_positive(num_samples, "num_samples", function),
+        _check_positive(batch_size, "batch_size", function),
+    )
+
+
 def elbo(model: VAE, x: Any, *, num_samples: int = 1, batch_size: int = 500, seed: int = 0) -> np.ndarray:
     """The evidence lower bound of each image, in nats (higher is better).
 
@@ -251,10 +264,7 @@ def elbo(model: VAE, x: Any, *, num_samples: int = 1, batch_size: int = 500, see
     Returns:
         A float64 array of shape ``(len(x),)``.
     """
-    _check_model(model, "elbo")
-    x = _check_binary_images(x, "elbo")
-    num_samples = _check_positive(num_samples, "num_samples", "elbo")
-    batch_size = _check_positive(batch_size, "batch_size", "elbo")
+    x, num_samples, batch_size = _check_eval_args(model, x, num_samples, batch_size, "elbo")
     out = []
     for batch_index, start in enumerate(range(0, len(x), batch_size)):
         batch = x[start : start + batch_size]
@@ -290,10 +300,7 @@ def iwae_log_likelihood(
     Returns:
         A float64 array of shape ``(len(x),)``.
     """
-    _check_model(model, "iwae_log_likelihood")
-    x = _check_binary_images(x, "iwae_log_likelihood")
-    num_samples = _check_positive(num_samples, "num_samples", "iwae_log_likelihood")
-    batch_size = _check_positive(batch_size, "batch_size", "iwae_log_likelihood")
+    x, num_samples, batch_size = _check_eval_args(model, x, num_samples, batch_size, "iwae_log_likelihood")
     chunk = max(1, min(num_samples, 8192 // batch_size))
 
     @tf.function(reduce_retracing=True)

@@ -72,6 +72,10 @@ def test_clean_notebook_has_no_problems(tmp_path):
         ),
         (lambda nb: nb["cells"][1]["outputs"][0].update(text="saved to /root/x\n"), "absolute local path"),
         (lambda nb: nb["cells"][1]["outputs"][0].update(text="10%\r20%\n"), "carriage-return"),
+        (
+            lambda nb: nb["metadata"].update(widgets={"application/vnd.jupyter.widget-state+json": {}}),
+            "widget state",
+        ),
     ],
 )
 def test_each_kind_of_problem_is_detected(tmp_path, spoil, expected):
@@ -149,3 +153,30 @@ def test_every_glued_number_in_the_prose_exists_once(notebook: Path):
     assert not missing, f"{notebook.name}: prose uses glue keys that no cell glued: {missing}"
     conflicting = sorted(name for name, values in glued.items() if len(values) > 1)
     assert not conflicting, f"{notebook.name}: keys glued twice with different values: {conflicting}"
+
+
+def test_the_timed_test_command_is_the_readme_command():
+    command = ".venv/bin/python " + " ".join(book.TEST_ARGS)
+    assert command in (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    ci_lines = (config.REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci_lines[-1].strip() == command  # CI runs exactly that, last
+
+
+def test_time_tests_records_the_summary_and_the_exit_code(tmp_path, monkeypatch):
+    record_path = tmp_path / "timing.json"
+    monkeypatch.setattr(book, "TEST_ARGS", ("-c", "print('===== 3 passed, 1 skipped in 0.12s =====')"))
+    record = book.time_tests(record_path)
+    assert record["summary"] == "3 passed, 1 skipped" and record["exit_code"] == 0
+    assert 0 < record["wall_seconds"] < 60
+    assert book.read_test_timing(record_path) == record
+
+    monkeypatch.setattr(book, "TEST_ARGS", ("-c", "import sys; print('collection failed'); sys.exit(2)"))
+    record = book.time_tests(record_path)
+    assert record["exit_code"] == 2 and record["summary"] == "no pytest summary line"
+
+
+def test_read_test_timing_is_none_when_absent_and_rejects_an_incomplete_record(tmp_path):
+    assert book.read_test_timing(tmp_path / "absent.json") is None
+    (tmp_path / "bad.json").write_text(json.dumps({"wall_seconds": 1.0}))
+    with pytest.raises(ValueError, match="time-tests"):
+        book.read_test_timing(tmp_path / "bad.json")

@@ -101,3 +101,17 @@ def test_table_parser_catches_a_stale_row():
     rows = _table_rows(text)
     assert rows[0][:4] == ["{doc}`01_x`", "12 s", "2026-01-01 00:00 UTC", "full"]
     assert rows[1][1] == "**12 s**"
+
+
+def test_test_suite_sentence_agrees_with_its_record():
+    fragment = book.TEST_TIMING_FRAGMENT
+    assert fragment.is_file(), "run `python -m aeutils.book write-status`"
+    expected = book.test_timing_markdown(book.read_test_timing())
+    assert fragment.read_text(encoding="utf-8") == expected, "run `python -m aeutils.book write-status`"
+
+
+def test_test_suite_sentence_reports_a_failed_run():
+    record = {"command": "c", "wall_seconds": 90.0, "summary": "1 failed, 3 passed", "exit_code": 1, "date": "d"}
+    sentence = book.test_timing_markdown(record)
+    assert "1.5 minutes" in sentence and "**failed** (exit code 1)" in sentence
+    assert "not been timed" in book.test_timing_markdown(None)
