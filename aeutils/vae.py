@@ -42,7 +42,10 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         mean, log_var = inputs
-        epsilon = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
+        # In the layer's compute dtype, so that the layer also works under a mixed-precision policy.
+        epsilon = keras.random.normal(
+            keras.ops.shape(mean), dtype=self.compute_dtype, seed=self.seed_generator
+        )
         return mean + keras.ops.exp(0.5 * log_var) * epsilon
 
     def get_config(self) -> dict[str, Any]:
@@ -98,6 +101,8 @@ class VAE(keras.Model):
         mean, log_var = self.encoder(x, training=training)
         z = self.sampling([mean, log_var])
         logits = self.decoder(z, training=training)
+        # Under a mixed-precision policy the layers compute in bfloat16; sums over 784 pixels need float32.
+        mean, log_var, logits = (tf.cast(t, tf.float32) for t in (mean, log_var, logits))
         return losses.bernoulli_nll(x, logits), losses.gaussian_kl(mean, log_var)
 
     def _update(self, reconstruction: tf.Tensor, kl: tf.Tensor) -> tf.Tensor:

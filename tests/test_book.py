@@ -180,3 +180,25 @@ def test_read_test_timing_is_none_when_absent_and_rejects_an_incomplete_record(t
     (tmp_path / "bad.json").write_text(json.dumps({"wall_seconds": 1.0}))
     with pytest.raises(ValueError, match="time-tests"):
         book.read_test_timing(tmp_path / "bad.json")
+
+
+RUN_TIME = re.compile(r"\*\*Run time\.\*\* (About (a|\d+) minutes?|Under a minute) for the full run")
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_the_run_time_a_chapter_announces_matches_its_last_full_run(notebook: Path):
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    found = RUN_TIME.search("".join(nb["cells"][0]["source"]))
+    assert found, (
+        f"{notebook.name}: the first cell must say '**Run time.** About N minutes for the full run ...'"
+    )
+    measured = nb["metadata"][book.STAMP_KEY]["wall_seconds"] / 60
+    if found.group(1) == "Under a minute":
+        assert measured < 1.0, (
+            f"{notebook.name} announces under a minute; its last full run took {measured:.1f}"
+        )
+        return
+    announced = 1 if found.group(2) == "a" else int(found.group(2))
+    assert abs(announced - measured) <= max(1.0, 0.25 * measured), (
+        f"{notebook.name} announces about {announced} minutes; its last full run took {measured:.1f}"
+    )

@@ -38,6 +38,23 @@ def test_sampling_layer_is_mean_plus_scaled_noise():
     assert abs(z.mean() - 3.0) < 0.05 and abs(z.std() - 2.0) < 0.05
 
 
+def test_vae_trains_under_mixed_bfloat16_with_float32_losses(tiny_images):
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        model = vae.build_conv_vae(3, filters=(4, 8), hidden_units=16)
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        history = model.fit(tiny_images, epochs=3, batch_size=32, verbose=0).history
+        reconstruction, kl = model.compute_terms(tiny_images[:4])
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert reconstruction.dtype.name == "float32" and kl.dtype.name == "float32"
+    assert np.isfinite(history["loss"]).all() and history["loss"][-1] < history["loss"][0]
+
+
 def test_shapes(tiny_images):
     model = vae.build_conv_vae(5, filters=(4, 8), hidden_units=16)
     logits = model(tiny_images[:3])
