@@ -237,21 +237,35 @@ def measure(
     return results
 
 
+#: CPU flags that matter for training speed (Linux ``/proc/cpuinfo`` names).
+_VECTOR_FLAGS = {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"}
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine and library versions, for the report."""
     import keras
     import tensorflow as tf
 
     cpu = platform.processor() or platform.machine()
+    flags: set[str] | None = None
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+            lines = handle.read().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         cpu = names[0] if names else cpu
+        flags = next((set(line.split(":", 1)[1].split()) for line in lines if line.startswith("flags")), None)
     except OSError:
         pass
+    vector = (
+        "unknown"
+        if flags is None
+        else ", ".join(sorted(flags & _VECTOR_FLAGS)) or "none of " + "/".join(sorted(_VECTOR_FLAGS))
+    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "vector_units": vector,
+        "bf16_in_hardware": None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"}),
         "gpu": [d.name for d in tf.config.list_physical_devices("GPU")],
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
