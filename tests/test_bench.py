@@ -1,5 +1,7 @@
 """aeutils.bench: argument checks and the report table (timing itself is not a test)."""
 
+import math
+
 import pytest
 
 from aeutils import bench
@@ -28,7 +30,31 @@ def test_table_reports_speed_up_over_the_reference_and_failures():
     lines = bench.table(results).splitlines()
     assert lines[0].split()[:3] == ["model", "variant", "batch"]
     assert lines[1].endswith("1.00x") and lines[2].endswith("2.50x")
-    assert "failed: TypeError: dtype" in lines[3]
+    assert "did not run: TypeError: dtype" in lines[3]
+
+
+def test_the_range_of_runs_is_reported_in_images_per_second():
+    measurement = bench.Measurement("conv_ae", "book", 128, 750.0, 80.0, [2.0, 1.0, 1.5], images_per_run=1000)
+    assert measurement.images_per_second_range == (500.0, 1000.0)
+    assert "500-1000" in bench.table([measurement])
+    assert all(
+        map(math.isnan, bench.Measurement("dcgan", "book", 128, 1.0, 1.0, [1.0]).images_per_second_range)
+    )
+
+
+def test_xla_that_keras_would_drop_is_reported_not_silently_run_without():
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    was = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()  # Keras drops jit_compile under op determinism
+    try:
+        with pytest.raises(NotImplementedError, match="XLA"):
+            bench._build("conv_ae", jit=True)
+    finally:
+        if not was:
+            tf_config.disable_op_determinism()
+    assert bench._build("conv_ae", jit=True).jit_compile  # without determinism XLA is really on
 
 
 def test_cli_rejects_unknown_model(capsys):
