@@ -39,10 +39,13 @@ import numpy as np
 
 from aeutils import config
 
+#: The models timed: the conv AE of chapter 3, the conv VAE of chapter 5, the DCGAN of chapter 6.
 MODELS = ("conv_ae", "conv_vae", "dcgan")
+#: The ways of training them (see the module's docstring).
 VARIANTS = ("reference", "fit_b32", "book", "book_jit", "book_bf16")
 #: The batch size each chapter trains its model with.
 BOOK_BATCH = {"conv_ae": 128, "conv_vae": 128, "dcgan": 128}
+#: Images in one epoch of the full training set, for "seconds per epoch".
 EPOCH_IMAGES = 60_000
 
 

@@ -50,14 +50,14 @@ def test_xla_that_keras_would_drop_is_reported_not_silently_run_without():
     from tensorflow.python.framework import config as tf_config
 
     was = tf_config.is_op_determinism_enabled()
-    tf.config.experimental.enable_op_determinism()  # Keras drops jit_compile under op determinism
     try:
+        tf.config.experimental.enable_op_determinism()  # Keras drops jit_compile under op determinism
         with pytest.raises(NotImplementedError, match="XLA"):
             bench._build("conv_ae", jit=True)
+        tf_config.disable_op_determinism()
+        assert bench._build("conv_ae", jit=True).jit_compile  # without determinism XLA is really on
     finally:
-        if not was:
-            tf_config.disable_op_determinism()
-    assert bench._build("conv_ae", jit=True).jit_compile  # without determinism XLA is really on
+        (tf.config.experimental.enable_op_determinism if was else tf_config.disable_op_determinism)()
 
 
 def test_cli_rejects_unknown_model(capsys):
