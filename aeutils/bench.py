@@ -39,7 +39,7 @@ import numpy as np
 
 from aeutils import config
 
-#: The models timed: the conv AE of chapter 3, the conv VAE of chapter 5, the DCGAN of chapter 6.
+#: The models timed (the conv AE of chapter 3, the conv VAE of chapter 5, the DCGAN of chapter 6).
 MODELS = ("conv_ae", "conv_vae", "dcgan")
 #: The ways of training them (see the module's docstring).
 VARIANTS = ("reference", "fit_b32", "book", "book_jit", "book_bf16")
