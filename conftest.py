@@ -12,5 +12,4 @@ os.environ["AEUTILS_FAST"] = "1"
 os.environ["AEUTILS_OFFLINE"] = "1"
 os.environ["AEUTILS_NO_CACHE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -23,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from aeutils import checks
+
 #: Environment variable naming a directory that holds the IDX files.
 DATA_DIR_ENV = "AEUTILS_DATA_DIR"
 #: Environment variable that forbids downloads (set by the test-suite).
 OFFLINE_ENV = "AEUTILS_OFFLINE"
 
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -251,7 +253,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _download(info: DatasetInfo) -> dict[str, np.ndarray]:
-    if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
+    if checks.env_flag(OFFLINE_ENV):
         raise DataError(
             f"dataset {info.name!r} not found locally and downloads are off "
             f"({OFFLINE_ENV} is set).\n" + _how_to_get(info.name)
@@ -427,41 +429,16 @@ def load(
 
 
 def check_images(x: object, what: str = "images", *, ndim: tuple[int, ...] = (4,)) -> np.ndarray:
-    """Return ``x`` as a float32 array after checking it holds images in [0, 1].
-
-    Raises:
-        TypeError: not an array of real numbers.
-        ValueError: wrong number of dimensions, NaN/inf, or values outside [0, 1].
-    """
-    array = np.asarray(x)
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"{what} must be a numeric array, got dtype {array.dtype}")
-    if np.issubdtype(array.dtype, np.integer):
-        raise TypeError(
-            f"{what} has integer dtype {array.dtype}; convert to float32 in [0, 1] "
-            "first (for uint8 images: x.astype('float32') / 255)"
-        )
-    if array.ndim not in ndim:
-        expected = " or ".join(f"{n}-D" for n in ndim)
-        hint = " (batch, height, width, channels)" if 4 in ndim else ""
-        raise ValueError(f"{what} must be {expected}{hint}, got shape {array.shape}")
-    if array.size and not np.isfinite(array).all():
-        raise ValueError(f"{what} contains NaN or infinite values")
-    if array.size and (array.min() < 0.0 or array.max() > 1.0):
-        raise ValueError(
-            f"{what} must lie in [0, 1], got values in [{array.min():.3g}, {array.max():.3g}]; "
-            "divide uint8 images by 255"
-        )
-    return array.astype(np.float32, copy=False)
+    """Return ``x`` as float32 images in [0, 1] (see :func:`aeutils.checks.images`)."""
+    return checks.images(x, what, ndim=ndim)
 
 
 def add_gaussian_noise(x: np.ndarray, sigma: float, *, seed: int = 0, clip: bool = True) -> np.ndarray:
     """Add N(0, sigma^2) noise to images in [0, 1], clipped back to [0, 1] by default."""
     x = check_images(x, "x", ndim=(2, 3, 4))
-    if not np.isscalar(sigma) or not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    sigma = checks.finite_number(sigma, "sigma", minimum=0.0)
     rng = np.random.default_rng(seed)
-    noisy = x + rng.normal(0.0, float(sigma), size=x.shape).astype(np.float32)
+    noisy = x + rng.normal(0.0, sigma, size=x.shape).astype(np.float32)
     return np.clip(noisy, 0.0, 1.0) if clip else noisy
 
 
@@ -500,11 +477,13 @@ def random_patch_mask(shape: tuple[int, ...], patch_size: int, *, seed: int = 0)
 def as_tf_dataset(
     x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int = 128, shuffle: bool = True, seed: int = 0
 ):
-    """A batched, prefetched ``tf.data.Dataset`` of ``x`` (and ``y``), shuffled each epoch."""
+    """A batched, prefetched ``tf.data.Dataset`` of ``x`` (and ``y``), shuffled each epoch.
+
+    The one input pipeline of the book: :func:`aeutils.train.fit` uses it too.
+    """
     import tensorflow as tf
 
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    checks.positive_int(batch_size, "batch_size", "as_tf_dataset")
     if y is not None and len(y) != len(x):
         raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
     tensors = x if y is None else (x, y)

@@ -82,14 +82,14 @@ def latent_traversal(
     dims = [int(d) for d in dims]
     if not dims or any(d < 0 or d >= base.size for d in dims):
         raise ValueError(f"dims must be coordinates between 0 and {base.size - 1}, got {dims}")
-    values = np.asarray(values, dtype=np.float32)
-    if values.ndim != 1 or values.size == 0 or not np.isfinite(values).all():
+    steps = np.asarray(values, dtype=np.float32)
+    if steps.ndim != 1 or steps.size == 0 or not np.isfinite(steps).all():
         raise ValueError(f"values must be a non-empty 1-D sequence of finite numbers, got {values!r}")
-    codes = np.repeat(base[None, None, :], len(dims), axis=0).repeat(len(values), axis=1)
+    codes = np.repeat(base[None, None, :], len(dims), axis=0).repeat(len(steps), axis=1)
     for row, dim in enumerate(dims):
-        codes[row, :, dim] = values
+        codes[row, :, dim] = steps
     images = _decode_images(decode, codes.reshape(-1, base.size))
-    return images.reshape(len(dims), len(values), *images.shape[1:])
+    return images.reshape(len(dims), len(steps), *images.shape[1:])
 
 
 def traversal_figure(

@@ -1,6 +1,8 @@
 """A small DCGAN for 28x28 grey images: generator, discriminator, losses, training step.
 
-Introduced in chapter 6 (generative adversarial networks) and reused in chapter 7
+The generator upsamples with resize-convolutions (nearest-neighbour upsampling, then a
+convolution) and both networks use batch normalisation, following Radford et al. (2016)
+and Odena et al. (2016). Introduced in chapter 6 (generative adversarial networks) and reused in chapter 7
 (AE, VAE and GAN compared).
 
 The :class:`GAN` is a ``keras.Model`` with its own ``train_step``: one step updates
@@ -22,19 +24,15 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from aeutils import checks
+
 IMAGE_SHAPE = (28, 28, 1)
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 # ------------------------------------------------------------------ losses
 
 
-def discriminator_loss(real_logits: Any, fake_logits: Any) -> Any:
+def discriminator_loss(real_logits: Any, fake_logits: Any) -> tf.Tensor:
     """Binary cross-entropy of the discriminator: real images -> 1, generated -> 0.
 
     ``-log D(x) - log(1 - D(G(z)))`` written with logits, where
@@ -46,7 +44,7 @@ def discriminator_loss(real_logits: Any, fake_logits: Any) -> Any:
     return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
 
 
-def minimax_generator_loss(fake_logits: Any) -> Any:
+def minimax_generator_loss(fake_logits: Any) -> tf.Tensor:
     """The generator's part of the original minimax game: ``log(1 - D(G(z)))``.
 
     Minimising it *saturates*: when the discriminator confidently rejects the
@@ -57,7 +55,7 @@ def minimax_generator_loss(fake_logits: Any) -> Any:
     return -keras.ops.mean(keras.ops.softplus(fake_logits))
 
 
-def non_saturating_generator_loss(fake_logits: Any) -> Any:
+def non_saturating_generator_loss(fake_logits: Any) -> tf.Tensor:
     """The non-saturating generator loss ``-log D(G(z))`` of Goodfellow et al. (2014).
 
     Same fixed point as the minimax loss, but strong gradients exactly when the
@@ -76,16 +74,36 @@ GENERATOR_LOSSES = {
 # ------------------------------------------------------------------ networks
 
 
-def build_generator(noise_dim: int = 64, width: int = 64) -> Any:
+def build_generator(
+    noise_dim: int = 64,
+    width: int = 32,
+    *,
+    kernel_size: int = 3,
+    output_activation: str | None = "sigmoid",
+) -> keras.Sequential:
     """DCGAN-style generator: noise (noise_dim,) -> image (28, 28, 1) in [0, 1].
 
-    Dense to a 7x7 feature map, then two stride-2 transposed convolutions
-    (7 -> 14 -> 28), batch normalisation and ReLU between them, as in
-    Radford et al. (2016), at a width that trains in minutes on a CPU. Chapter 6.
+    Dense to a 7x7 feature map, then two *resize-convolutions* (7 -> 14 -> 28): a
+    nearest-neighbour upsampling followed by an ordinary convolution, which cannot
+    make the checkerboard artefacts of strided transposed convolutions (Odena et
+    al., 2016). Batch normalisation and ReLU after every hidden layer, as in
+    Radford et al. (2016), and a last convolution to one channel. Chapter 6.
+
+    Args:
+        noise_dim: length of the input vector.
+        width: channels of the 14x14 layer (2 * width at 7x7, width // 2 at 28x28).
+        kernel_size: side of every convolution kernel.
+        output_activation: ``"sigmoid"`` for images in [0, 1], or None for logits
+            (a VAE's Bernoulli decoder, chapter 7).
     """
 
-    noise_dim = _positive_int(noise_dim, "noise_dim")
-    width = _positive_int(width, "width")
+    noise_dim = checks.positive_int(noise_dim, "noise_dim")
+    width = checks.positive_int(width, "width")
+    kernel_size = checks.positive_int(kernel_size, "kernel_size")
+    if width < 2:
+        raise ValueError(f"width must be at least 2 (the 28x28 layer has width // 2 channels), got {width}")
+    if output_activation not in ("sigmoid", None):
+        raise ValueError(f"output_activation must be 'sigmoid' or None (logits), got {output_activation!r}")
     return keras.Sequential(
         [
             keras.Input(shape=(noise_dim,)),
@@ -93,39 +111,54 @@ def build_generator(noise_dim: int = 64, width: int = 64) -> Any:
             layers.BatchNormalization(),
             layers.ReLU(),
             layers.Reshape((7, 7, 2 * width)),
-            layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),
+            layers.UpSampling2D(2),
+            layers.Conv2D(width, kernel_size, padding="same", use_bias=False),
             layers.BatchNormalization(),
             layers.ReLU(),
-            layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="sigmoid"),
+            layers.UpSampling2D(2),
+            layers.Conv2D(width // 2, kernel_size, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Conv2D(1, kernel_size, padding="same", activation=output_activation),
         ],
         name="generator",
     )
 
 
-def build_discriminator(width: int = 64, dropout: float = 0.3) -> Any:
+def build_discriminator(
+    width: int = 32, *, dropout: float = 0.0, batch_norm: bool = True
+) -> keras.Sequential:
     """DCGAN-style discriminator: image (28, 28, 1) -> one logit ("real" when large).
 
-    Two stride-2 convolutions with leaky ReLU (no pooling), dropout, and a dense
-    logit; no sigmoid, the losses work on logits. Chapter 6.
+    Two stride-2 convolutions with leaky ReLU (no pooling), batch normalisation
+    after the second one (Radford et al., 2016, leave it out of the first layer),
+    optional dropout, and a dense logit; no sigmoid, the losses work on logits.
+    Chapter 6.
+
+    Args:
+        width: channels of the first convolution (2 * width in the second).
+        dropout: dropout rate after each convolution (0 switches it off).
+        batch_norm: batch normalisation after the second convolution.
     """
 
-    width = _positive_int(width, "width")
-    if not 0.0 <= float(dropout) < 1.0:
+    width = checks.positive_int(width, "width")
+    dropout = checks.finite_number(dropout, "dropout", minimum=0.0)
+    if dropout >= 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    return keras.Sequential(
-        [
-            keras.Input(shape=IMAGE_SHAPE),
-            layers.Conv2D(width, 4, strides=2, padding="same"),
-            layers.LeakyReLU(0.2),
-            layers.Dropout(dropout),
-            layers.Conv2D(2 * width, 4, strides=2, padding="same"),
-            layers.LeakyReLU(0.2),
-            layers.Dropout(dropout),
-            layers.Flatten(),
-            layers.Dense(1),
-        ],
-        name="discriminator",
-    )
+    if not isinstance(batch_norm, bool):
+        raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}")
+    stack: list[Any] = [keras.Input(shape=IMAGE_SHAPE), layers.Conv2D(width, 4, strides=2, padding="same")]
+    stack.append(layers.LeakyReLU(0.2))
+    if dropout > 0:
+        stack.append(layers.Dropout(dropout))
+    stack.append(layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=not batch_norm))
+    if batch_norm:
+        stack.append(layers.BatchNormalization())
+    stack.append(layers.LeakyReLU(0.2))
+    if dropout > 0:
+        stack.append(layers.Dropout(dropout))
+    stack += [layers.Flatten(), layers.Dense(1)]
+    return keras.Sequential(stack, name="discriminator")
 
 
 # ------------------------------------------------------------------ the model
@@ -160,7 +193,7 @@ class GAN(keras.Model):
             raise ValueError(
                 f"generator_loss must be one of {sorted(GENERATOR_LOSSES)}, got {generator_loss!r}"
             )
-        self.noise_dim = _positive_int(noise_dim, "noise_dim")
+        self.noise_dim = checks.positive_int(noise_dim, "noise_dim")
         if tuple(generator.input_shape[1:]) != (self.noise_dim,):
             raise ValueError(
                 f"the generator takes inputs of shape {generator.input_shape[1:]}, "
@@ -175,6 +208,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.generator_loss_name = generator_loss
         self.generator_loss_fn = GENERATOR_LOSSES[generator_loss]
+        self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")
@@ -187,14 +221,48 @@ class GAN(keras.Model):
                 "beta_1=0.5), g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))"
             )
         super().compile(**kwargs)
-        self.d_optimizer = d_optimizer
+        self.d_optimizer: Any = d_optimizer
         self.g_optimizer = g_optimizer
 
     @property
     def metrics(self) -> list[Any]:
         return list(self.trackers.values())
 
-    def call(self, images: Any, training: bool = False) -> Any:
+    def get_config(self) -> dict[str, Any]:
+        """Both networks, the noise size, the generator loss, the seed and both optimizers' settings.
+
+        The weight cache of :func:`aeutils.train.fit` hashes it, so a minimax run never loads
+        the weights of a non-saturating one.
+        """
+        optimizers = {
+            name: keras.saving.serialize_keras_object(getattr(self, name))
+            for name in ("d_optimizer", "g_optimizer")
+            if getattr(self, name, None) is not None
+        }
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "noise_dim": self.noise_dim,
+            "generator_loss": self.generator_loss_name,
+            "seed": self.seed,
+            **optimizers,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> keras.Model:
+        config = dict(config)
+        optimizers = {name: config.pop(name, None) for name in ("d_optimizer", "g_optimizer")}
+        model = cls(
+            keras.saving.deserialize_keras_object(config.pop("generator")),
+            keras.saving.deserialize_keras_object(config.pop("discriminator")),
+            **config,
+        )
+        if all(optimizers.values()):
+            model.compile(**{k: keras.saving.deserialize_keras_object(v) for k, v in optimizers.items()})
+        return model
+
+    def call(self, images: Any, training: bool = False) -> tf.Tensor:
         """The discriminator's logits for ``images``."""
         return self.discriminator(images, training=training)
 
@@ -207,7 +275,7 @@ class GAN(keras.Model):
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` images from noise drawn with a NumPy generator seeded by ``seed``."""
-        n = _positive_int(n, "n")
+        n = checks.positive_int(n, "n")
         noise = np.random.default_rng(seed).standard_normal((n, self.noise_dim))
         return self.generate(noise.astype("float32"))
 
@@ -243,12 +311,12 @@ class GAN(keras.Model):
 
 def build_gan(
     noise_dim: int = 64,
-    width: int = 64,
+    width: int = 32,
     *,
     learning_rate: float = 2e-4,
     generator_loss: str = "non_saturating",
     seed: int = 0,
-) -> Any:
+) -> GAN:
     """A compiled :class:`GAN` with the book's DCGAN and Adam(lr, beta_1=0.5) for both players.
 
     Chapter 6 builds it step by step; chapter 7 calls this.
@@ -270,7 +338,7 @@ def build_gan(
     return gan
 
 
-def sample_snapshots(noise: Any, epochs: Sequence[int]) -> Any:
+def sample_snapshots(noise: Any, epochs: Sequence[int]) -> keras.callbacks.Callback:
     """A Keras callback that keeps the generator's images for fixed ``noise`` at given epochs.
 
     ``callback.images[epoch]`` holds the images after that epoch (epoch 0: before
@@ -306,7 +374,9 @@ def sample_snapshots(noise: Any, epochs: Sequence[int]) -> Any:
     return SampleSnapshots()
 
 
-def step_recorder(names: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake")) -> Any:
+def step_recorder(
+    names: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake"),
+) -> keras.callbacks.Callback:
     """A Keras callback that keeps the value of each metric at every training step.
 
     Keras reports the running mean of the epoch so far after each batch; the value

@@ -11,55 +11,74 @@ little about 28x28 clothes):
   (a Gaussian approximation: sensitive to both quality and diversity, one number);
 - :func:`precision_recall` follows Kynkäänniemi et al. (2019): precision is the share
   of generated samples that fall inside the real data's k-NN manifold (quality),
-  recall the share of real samples inside the generated manifold (coverage).
+  recall the share of real samples inside the generated manifold (coverage);
+- :func:`class_coverage` counts the classes the classifier sees in a set of samples
+  (every class present? one class too common?) and its mean confidence (chapter 6);
+- :func:`blur` and :func:`smudge` make degraded copies of real images, to check that
+  a metric scores them worse than real images before it is trusted (chapter 7).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # keras is imported inside the functions, after aeutils.config
+    import keras
+
+from aeutils import checks
 
 #: Name of the classifier layer whose activations are the features.
 FEATURE_LAYER = "features"
 
 
-def _check_features(features: Any, what: str, *, min_rows: int = 2) -> np.ndarray:
-    array = np.asarray(features, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{what} must be a 2-D array (n_samples, n_features), got shape {array.shape}; "
-            "use extract_features(...) to turn images into features"
-        )
-    if len(array) < min_rows:
-        raise ValueError(f"{what} needs at least {min_rows} rows, got {len(array)}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{what} contains NaN or infinite values")
-    return array
-
-
 # ------------------------------------------------------------ the classifier
 
 
-def build_feature_classifier(feature_dim: int = 64, *, learning_rate: float = 1e-3) -> Any:
+def build_feature_classifier(
+    feature_dim: int = 64, *, learning_rate: float = 3e-3, decay_steps: int | None = None
+) -> keras.Model:
     """A small compiled CNN for 28x28x1 images and 10 classes, with a ``features`` layer.
 
-    Two conv blocks, then a dense layer of ``feature_dim`` units (named
-    ``"features"``, the space in which samples are compared) and a softmax.
-    Trained with :func:`aeutils.train.fit` on labels. Chapter 7.
+    Three conv blocks (32, 64 and 128 channels at 28, 14 and 7 pixels; batch
+    normalisation in the last two, max-pooling after each), then a dense layer of
+    ``feature_dim`` units (named ``"features"``, the space in which samples are
+    compared) and a softmax. Adam, with the learning rate decayed to 0 along a cosine
+    over ``decay_steps`` steps when given. Trained with :func:`aeutils.train.fit` on
+    labels. Chapter 7.
     """
     import keras
     from keras import layers
 
     if not isinstance(feature_dim, int) or isinstance(feature_dim, bool) or feature_dim < 2:
         raise ValueError(f"feature_dim must be an int >= 2, got {feature_dim!r}")
+    learning_rate = checks.finite_number(learning_rate, "learning_rate", minimum=0.0)
+    if learning_rate == 0:
+        raise ValueError("learning_rate must be positive, got 0")
+    schedule: Any = learning_rate
+    if decay_steps is not None:
+        decay_steps = checks.positive_int(decay_steps, "decay_steps")
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
+
+    def conv_block(channels: int, batch_norm: bool) -> list[Any]:
+        if not batch_norm:
+            return [layers.Conv2D(channels, 3, padding="same", activation="relu"), layers.MaxPooling2D()]
+        return [
+            layers.Conv2D(channels, 3, padding="same", use_bias=False),
+            # A short memory for the moving statistics: right after a few hundred steps too.
+            layers.BatchNormalization(momentum=0.9),
+            layers.ReLU(),
+            layers.MaxPooling2D(),
+        ]
+
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            layers.Conv2D(32, 3, padding="same", activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, padding="same", activation="relu"),
-            layers.MaxPooling2D(),
+            *conv_block(32, batch_norm=False),
+            *conv_block(64, batch_norm=True),
+            *conv_block(128, batch_norm=True),
             layers.Flatten(),
             layers.Dropout(0.3),
             layers.Dense(feature_dim, activation="relu", name=FEATURE_LAYER),
@@ -68,7 +87,7 @@ def build_feature_classifier(feature_dim: int = 64, *, learning_rate: float = 1e
         name="feature_classifier",
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -80,14 +99,16 @@ def train_feature_classifier(
     y_train: np.ndarray,
     *,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-    epochs: int = 3,
+    epochs: int = 7,
     feature_dim: int = 64,
     batch_size: int = 128,
     seed: int = 0,
 ) -> tuple[Any, Any]:
     """Build and train the feature classifier with :func:`aeutils.train.fit`.
 
-    Returns ``(classifier, train_result)``. Chapter 7.
+    The learning rate follows a cosine from 3e-3 to 0 over the ``epochs``; with the
+    defaults and the 55,000 Fashion-MNIST training images the test accuracy is above
+    0.92. Returns ``(classifier, train_result)``. Chapters 6 and 7.
     """
     from aeutils import train
 
@@ -101,7 +122,10 @@ def train_feature_classifier(
         )
     if y_train.min() < 0 or y_train.max() > 9:
         raise ValueError("y_train must hold class labels 0..9")
-    classifier = build_feature_classifier(feature_dim)
+    epochs = checks.positive_int(epochs, "epochs")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    steps = epochs * -(-len(x_train) // batch_size)
+    classifier = build_feature_classifier(feature_dim, decay_steps=steps)
     result = train.fit(
         classifier,
         x_train,
@@ -115,7 +139,7 @@ def train_feature_classifier(
     return classifier, result
 
 
-def feature_extractor(classifier: Any) -> Any:
+def feature_extractor(classifier: keras.Model) -> keras.Model:
     """A model from images to the classifier's ``features`` layer. Chapter 7."""
     import keras
 
@@ -136,12 +160,112 @@ def extract_features(extractor: Any, images: Any, *, batch_size: int = 500) -> n
     return np.asarray(extractor.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
 
 
+def classify(classifier: Any, images: Any, *, batch_size: int = 500) -> np.ndarray:
+    """Class probabilities (float64, shape (n, n_classes)) of images in [0, 1]. Chapters 6 and 7."""
+    from aeutils.data import check_images
+
+    images = check_images(images, "images")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    return np.asarray(classifier.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ClassCoverage:
+    """Which classes a classifier sees in a set of images, and how sure it is.
+
+    ``shares[c]`` is the fraction of images whose most probable class is ``c``;
+    ``mean_confidence`` the mean over images of the largest class probability.
+    """
+
+    shares: np.ndarray
+    mean_confidence: float
+
+    @property
+    def classes_present(self) -> int:
+        """Number of classes assigned to at least one image."""
+        return int(np.count_nonzero(self.shares))
+
+    @property
+    def max_share(self) -> float:
+        """The share of the most common class (1 / n_classes when perfectly even)."""
+        return float(self.shares.max())
+
+    @property
+    def min_share(self) -> float:
+        """The share of the rarest class (0 when a class is missing)."""
+        return float(self.shares.min())
+
+
+def class_coverage(probabilities: Any) -> ClassCoverage:
+    """Class shares and mean confidence of a classifier's probabilities for a set of samples.
+
+    A generator that covers the data makes every class, none much more often than
+    the data does (Fashion-MNIST: 10 % each); a mode-collapsed one makes a few. The
+    mean confidence says how recognisable the samples are to the classifier (compare
+    it with the same number for real test images). Chapter 6.
+
+    Args:
+        probabilities: (n, n_classes) rows of class probabilities, for example
+            from :func:`classify`.
+
+    Returns:
+        A :class:`ClassCoverage`.
+    """
+    probabilities = checks.features(probabilities, "probabilities", min_rows=1)
+    if probabilities.shape[1] < 2:
+        raise ValueError(f"probabilities need one column per class (at least 2), got {probabilities.shape}")
+    if probabilities.min() < 0 or not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError(
+            "probabilities must be non-negative rows that sum to 1 (a softmax output), not logits or features"
+        )
+    labels = probabilities.argmax(axis=1)
+    shares = np.bincount(labels, minlength=probabilities.shape[1]) / len(labels)
+    return ClassCoverage(shares=shares, mean_confidence=float(probabilities.max(axis=1).mean()))
+
+
+# ------------------------------------------------------------ degraded real images
+
+
+def blur(images: Any, sigma: float) -> np.ndarray:
+    """Images in [0, 1] blurred by a Gaussian of standard deviation ``sigma`` pixels.
+
+    Each image is filtered over its height and width (``scipy.ndimage.gaussian_filter``,
+    edges reflected), never across the batch or channels. A sample-quality metric
+    should score blurred real images worse than real ones. Chapter 7.
+    """
+    from scipy import ndimage
+
+    from aeutils.data import check_images
+
+    images = check_images(images, "images")
+    sigma = checks.finite_number(sigma, "sigma", minimum=0.0)
+    blurred = ndimage.gaussian_filter(images, sigma=(0, sigma, sigma, 0), mode="reflect")
+    return np.clip(blurred, 0.0, 1.0).astype(np.float32)
+
+
+def smudge(images: Any, n_mix: int = 4, *, seed: int = 0) -> np.ndarray:
+    """Grey smudges: each output image is the pixel mean of ``n_mix`` random input images.
+
+    The mean of several garments is what a decoder makes of a code that lies between
+    them (chapter 7's autoencoder with random codes); it is a fair image of no class.
+    Returns as many images as ``images`` holds. Chapter 7.
+    """
+    from aeutils.data import check_images
+
+    images = check_images(images, "images")
+    n_mix = checks.positive_int(n_mix, "n_mix")
+    if n_mix > len(images):
+        raise ValueError(f"n_mix={n_mix} needs at least that many images, got {len(images)}")
+    picks = np.random.default_rng(seed).integers(0, len(images), size=(len(images), n_mix))
+    return images[picks].mean(axis=1).astype(np.float32)
+
+
 # ------------------------------------------------------------ Fréchet distance
 
 
 def gaussian_stats(features: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean vector and covariance matrix (rows are samples). Chapter 7."""
-    features = _check_features(features, "features")
+    features = checks.features(features, "features")
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -194,8 +318,8 @@ def frechet_distance(features_a: Any, features_b: Any) -> float:
     Returns:
         The squared Fréchet distance (0 for identical clouds). Chapter 7.
     """
-    features_a = _check_features(features_a, "features_a")
-    features_b = _check_features(features_b, "features_b")
+    features_a = checks.features(features_a, "features_a")
+    features_b = checks.features(features_b, "features_b")
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(
             f"the two feature sets have different dimensions ({features_a.shape[1]} vs {features_b.shape[1]})"
@@ -241,8 +365,8 @@ def precision_recall(real_features: Any, fake_features: Any, *, k: int = 3) -> t
     Returns:
         ``(precision, recall)``, both in [0, 1]. Chapter 7.
     """
-    real = _check_features(real_features, "real_features")
-    fake = _check_features(fake_features, "fake_features")
+    real = checks.features(real_features, "real_features")
+    fake = checks.features(fake_features, "fake_features")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(
             f"the two feature sets have different dimensions ({real.shape[1]} vs {fake.shape[1]})"

@@ -15,17 +15,16 @@ check with a message that says what to do.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:  # keras is imported inside the functions, after aeutils.config
+    import keras
+
+from aeutils import checks
+
 __all__ = ["build_conv_autoencoder", "build_dense_autoencoder", "check_input"]
-
-
-def _check_positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_input_shape(input_shape: Any) -> tuple[int, ...]:
@@ -34,7 +33,7 @@ def _check_input_shape(input_shape: Any) -> tuple[int, ...]:
             f"input_shape must be (height, width) or (height, width, channels) without the batch "
             f"axis, for example (28, 28, 1); got {input_shape!r}"
         )
-    shape = tuple(_check_positive_int(side, "every entry of input_shape") for side in input_shape)
+    shape = tuple(checks.positive_int(side, "every entry of input_shape") for side in input_shape)
     return shape
 
 
@@ -42,27 +41,16 @@ def check_input(model: Any, x: Any) -> np.ndarray:
     """Check that the batch ``x`` fits ``model``'s input shape; return it as float32.
 
     Introduced in chapter 3. Keras checks shapes as well, but its message names
-    internal layers; this one says what was expected and how to fix it.
+    internal layers; this one says what was expected and how to fix it
+    (see :func:`aeutils.checks.model_input`).
 
     Raises:
         ValueError: if ``x`` is not a batch of the shape the model was built for.
     """
-    expected = tuple(model.input_shape[1:])
-    array = np.asarray(x, dtype=np.float32)
-    if array.shape[1:] != expected:
-        hint = ""
-        if array.ndim == len(expected) and array.shape == expected:
-            hint = " (a single example: add the batch axis with x[None])"
-        elif int(np.prod(array.shape[1:])) == int(np.prod(expected)):
-            hint = f" (same number of values: reshape with x.reshape((-1, {', '.join(map(str, expected))})))"
-        raise ValueError(
-            f"{model.name} expects a batch of shape (N, {', '.join(map(str, expected))}), "
-            f"got {array.shape}{hint}"
-        )
-    return array
+    return checks.model_input(model, x)
 
 
-def _attach(model: Any, encoder: Any, decoder: Any) -> Any:
+def _attach(model: keras.Model, encoder: keras.Model, decoder: keras.Model) -> keras.Model:
     # Functional models accept new attributes; Keras tracks the sub-models' weights,
     # which are the same variables as the full model's.
     model.encoder = encoder
@@ -71,9 +59,13 @@ def _attach(model: Any, encoder: Any, decoder: Any) -> Any:
 
 
 def build_dense_autoencoder(
-    latent_dim: int = 32, hidden: int = 64, *, input_shape: Sequence[int] = (28, 28, 1)
-) -> Any:
-    """The dense autoencoder of chapter 3: 784-hidden-latent (ReLU), latent-hidden-784 (sigmoid).
+    latent_dim: int = 32,
+    hidden: int = 64,
+    *,
+    input_shape: Sequence[int] = (28, 28, 1),
+    code_activation: str | None = "relu",
+) -> keras.Model:
+    """The dense autoencoder of chapter 3: 784-hidden-latent, latent-hidden-784 (sigmoid).
 
     Introduced in chapter 3 (the source articles' model, written as a functional
     Keras model). The encoder flattens the image, the decoder reshapes its output
@@ -83,6 +75,8 @@ def build_dense_autoencoder(
         latent_dim: size of the code ``z`` (positive int).
         hidden: width of the hidden layer on each side (positive int).
         input_shape: shape of one image without the batch axis.
+        code_activation: activation of the code layer: ``"relu"`` as in the source articles, or
+            None for a linear code (no code unit can switch off, which matters for small codes).
 
     Returns:
         An uncompiled ``keras.Model`` with ``.encoder`` and ``.decoder`` sub-models.
@@ -93,15 +87,15 @@ def build_dense_autoencoder(
     import keras
     from keras import layers
 
-    latent_dim = _check_positive_int(latent_dim, "latent_dim")
-    hidden = _check_positive_int(hidden, "hidden")
+    latent_dim = checks.positive_int(latent_dim, "latent_dim")
+    hidden = checks.positive_int(hidden, "hidden")
     input_shape = _check_input_shape(input_shape)
     n_pixels = int(np.prod(input_shape))
 
     image = keras.Input(shape=input_shape, name="image")
     h = layers.Flatten(name="flatten")(image)
     h = layers.Dense(hidden, activation="relu", name="enc_hidden")(h)
-    code = layers.Dense(latent_dim, activation="relu", name="code")(h)
+    code = layers.Dense(latent_dim, activation=code_activation, name="code")(h)
     encoder = keras.Model(image, code, name="dense_encoder")
 
     code_in = keras.Input(shape=(latent_dim,), name="code_in")
@@ -116,7 +110,7 @@ def build_dense_autoencoder(
 
 def build_conv_autoencoder(
     latent_dim: int = 32, *, filters: Sequence[int] = (32, 64), input_shape: Sequence[int] = (28, 28, 1)
-) -> Any:
+) -> keras.Model:
     """A convolutional autoencoder whose layer shapes fit: 28 -> 14 -> 7 -> code -> 7 -> 14 -> 28.
 
     Introduced in chapter 3, where it replaces a source article's model whose shapes
@@ -143,10 +137,10 @@ def build_conv_autoencoder(
     import keras
     from keras import layers
 
-    latent_dim = _check_positive_int(latent_dim, "latent_dim")
+    latent_dim = checks.positive_int(latent_dim, "latent_dim")
     if isinstance(filters, (str, bytes)) or not isinstance(filters, Sequence) or len(filters) != 2:
         raise ValueError(f"filters must be two positive ints such as (32, 64), got {filters!r}")
-    f1, f2 = (_check_positive_int(f, "every entry of filters") for f in filters)
+    f1, f2 = (checks.positive_int(f, "every entry of filters") for f in filters)
     input_shape = _check_input_shape(input_shape)
     if len(input_shape) != 3:
         raise ValueError(

@@ -26,8 +26,8 @@ STYLE = {
 
 
 def set_style() -> None:
-    """Apply the book's matplotlib style (called by ``config.setup_notebook``)."""
-    plt.rcParams.update(STYLE)
+    """Apply the book's matplotlib style (called by :func:`aeutils.notebook.setup_notebook`)."""
+    plt.style.use(STYLE)
 
 
 def _as_images(images: object, what: str) -> np.ndarray:

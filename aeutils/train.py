@@ -7,9 +7,11 @@ book needs:
 - a NaN guard that stops training with a clear message (:class:`TrainingDivergedError`);
 - wall time and images per second, recorded in the returned :class:`TrainResult`;
 - load-if-cached-else-train: the weights are saved under a key made from everything
-  that determines them (architecture, optimizer, loss, data, epochs, batch size,
-  seed, versions), so re-running a chapter does not pay for training twice. Set
-  ``AEUTILS_NO_CACHE=1`` to always train (full executions of the book do).
+  that determines them (the model's own ``get_config()`` with its custom
+  hyper-parameters and losses, every optimizer it holds, the data, epochs, batch size,
+  seed, library versions), so re-running a chapter does not pay for training twice.
+  A subclassed model whose configuration cannot be read is trained but not cached.
+  Set ``AEUTILS_NO_CACHE=1`` to always train.
 
 Weights are stored as ``.weights.h5`` files (plain arrays, nothing unpickled).
 """
@@ -22,12 +24,12 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from aeutils import config
+from aeutils import checks, config, data
 
 
 class TrainingDivergedError(RuntimeError):
@@ -44,7 +46,6 @@ class TrainResult:
     images_per_second: float
     from_cache: bool
     cache_key: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -57,54 +58,82 @@ class TrainResult:
         return float(self.history[metric][-1])
 
 
-def _plain(value: Any) -> Any:
-    """Make a config JSON-serialisable (and stable) for hashing."""
+def _plain(value: Any, names: Mapping[str, str] | None = None) -> Any:
+    """Make a config JSON-serialisable and stable for hashing.
+
+    ``names`` maps layer names to their position in the model ("layer_3"): Keras numbers unnamed
+    layers with a global counter ("conv2d_7"), so two identical models built one after the other
+    would otherwise get different keys.
+    """
+    names = names or {}
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0])) if k != "name"}
+        return {
+            str(k): _plain(v, names)
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+            if k != "name"
+        }
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
+        return [_plain(v, names) for v in value]
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, (int, float, bool)) or value is None:
         return value
     if isinstance(value, np.generic):
         return value.item()
     return type(value).__name__
 
 
-def _layers(layer: Any) -> list[Any]:
-    children = getattr(layer, "layers", None)
-    if not children:
-        return [layer]
-    out = []
-    for child in children:
-        out.extend(_layers(child) if child is not layer else [child])
-    return out
+class UncacheableModelError(ValueError):
+    """The model's configuration cannot be read, so no cache key can describe it."""
+
+
+def _optimizers(model: Any) -> dict[str, Any]:
+    """Every optimizer the model holds, by attribute name (``optimizer``, ``d_optimizer``, ...)."""
+    import keras
+
+    found = {}
+    for name, value in sorted(vars(model).items()):
+        if isinstance(value, keras.optimizers.Optimizer):
+            found[name.lstrip("_")] = value
+    optimizer = getattr(model, "optimizer", None)
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        found["optimizer"] = optimizer
+    return found
 
 
 def model_fingerprint(model: Any) -> dict[str, Any]:
-    """A description of a built model that changes whenever its architecture does."""
-    layers = []
-    for layer in _layers(model):
-        try:
-            layer_config = _plain(layer.get_config())
-        except Exception:  # subclassed layers without get_config
-            layer_config = None
-        layers.append(
-            {
-                "class": type(layer).__name__,
-                "config": layer_config,
-                "weights": [list(w.shape) for w in layer.weights],
-            }
-        )
-    optimizer = getattr(model, "optimizer", None)
+    """A description of a compiled model that changes whenever anything that shapes its weights does.
+
+    It holds the model's own ``get_config()`` (a subclassed model such as :class:`aeutils.vae.VAE`
+    or :class:`aeutils.gan.GAN` puts its custom hyper-parameters and losses there), every
+    optimizer the model holds with its configuration, the compiled loss, and the shape of every
+    weight.
+
+    Raises:
+        UncacheableModelError: the model's ``get_config()`` fails (a subclassed model that does
+            not define it): such a model cannot be cached safely.
+    """
+    layer_names = {
+        layer.name: f"layer_{index}" for index, layer in enumerate(model._flatten_layers(include_self=False))
+    }
     try:
-        optimizer_config = _plain(optimizer.get_config()) if optimizer is not None else None
-    except Exception:
-        optimizer_config = type(optimizer).__name__
+        model_config = _plain(model.get_config(), layer_names)
+    except Exception as error:  # Keras raises NotImplementedError or TypeError for subclassed models
+        raise UncacheableModelError(
+            f"{type(model).__name__}.get_config() failed ({type(error).__name__}); define get_config() "
+            "returning every constructor argument to make the model cacheable"
+        ) from error
+    optimizers = {}
+    for name, optimizer in _optimizers(model).items():
+        try:
+            optimizers[name] = {"class": type(optimizer).__name__, "config": _plain(optimizer.get_config())}
+        except Exception as error:
+            raise UncacheableModelError(f"the optimizer {name!r} has no readable configuration") from error
     return {
         "model": type(model).__name__,
-        "layers": layers,
+        "config": model_config,
         "weights": [list(w.shape) for w in model.weights],
-        "optimizer": optimizer_config,
+        "optimizers": optimizers,
         "loss": _plain(getattr(model, "loss", None)),
     }
 
@@ -124,7 +153,7 @@ def _digest_arrays(*arrays: Any) -> str:
 class EpochLogger:
     """A Keras callback that prints one line per epoch (a factory keeps keras lazy)."""
 
-    def __new__(cls, epochs: int, every: int = 1, prefix: str = ""):
+    def __new__(cls, epochs: int, every: int = 1, prefix: str = "") -> Any:  # a keras Callback
         import keras
 
         class _EpochLogger(keras.callbacks.Callback):
@@ -151,16 +180,6 @@ class EpochLogger:
         return _EpochLogger()
 
 
-def _to_dataset(x, y, batch_size: int, shuffle: bool, seed: int):
-    import tensorflow as tf
-
-    tensors = x if y is None else (x, y)
-    dataset = tf.data.Dataset.from_tensor_slices(tensors)
-    if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def _check_xy(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray | None]:
     if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
         raise TypeError(f"{what}: x must be a NumPy array, got {type(x).__name__}")
@@ -169,6 +188,8 @@ def _check_xy(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray | None]
         raise ValueError(f"{what}: x must be a non-empty batch of examples, got shape {x.shape}")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         raise ValueError(f"{what}: x contains NaN or infinite values")
+    if x.ndim >= 3:  # image batches: (N, H, W) or (N, H, W, C)
+        checks.images(x, f"{what} (x)", ndim=(x.ndim,))
     if y is not None:
         y = np.asarray(y)
         if len(y) != len(x):
@@ -223,8 +244,7 @@ def fit(
     if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"name must be a short identifier such as 'dense_ae', got {name!r}")
     for label, value in (("epochs", epochs), ("batch_size", batch_size), ("log_every", log_every)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{label} must be a positive int, got {value!r}")
+        checks.positive_int(value, label, "fit")
     x, y = _check_xy(x, y, "training data")
     val_x = val_y = None
     if validation_data is not None:
@@ -233,6 +253,14 @@ def fit(
         val_x, val_y = _check_xy(
             validation_data[0], validation_data[1] if len(validation_data) == 2 else None, "validation data"
         )
+    checks.model_input(model, x, "the training images")
+    if val_x is not None:
+        checks.model_input(model, val_x, "the validation images")
+    check_data = getattr(model, "check_training_data", None)
+    if callable(check_data):  # for example the VAE: a Bernoulli likelihood needs binary images
+        check_data(x)
+        if val_x is not None:
+            check_data(val_x)
     if not model.built:
         model(x[:1])  # build so that weights exist for the fingerprint and loading
 
@@ -241,9 +269,17 @@ def fit(
 
     from aeutils import __version__
 
+    use_cache = config.cache_enabled() if cache is None else bool(cache)
+    try:
+        fingerprint = model_fingerprint(model)
+    except UncacheableModelError as error:
+        fingerprint = None
+        if use_cache:
+            print(f"{name}: not cached: {error}")
+        use_cache = False
     key_material = {
         "name": name,
-        "model": model_fingerprint(model),
+        "model": fingerprint,
         "data": _digest_arrays(x, y, val_x, val_y),
         "epochs": epochs,
         "batch_size": batch_size,
@@ -253,7 +289,6 @@ def fit(
         "versions": [__version__, tf.__version__, keras.__version__],
     }
     cache_key = hashlib.sha256(json.dumps(key_material, sort_keys=True).encode()).hexdigest()[:20]
-    use_cache = config.cache_enabled() if cache is None else bool(cache)
     weights_path = config.cache_dir() / f"{name}-{cache_key}.weights.h5"
     record_path = weights_path.with_name(f"{name}-{cache_key}.json")
 
@@ -276,8 +311,8 @@ def fit(
             cache_key=cache_key,
         )
 
-    train_ds = _to_dataset(x, y, batch_size, shuffle, seed)
-    val_ds = None if val_x is None else _to_dataset(val_x, val_y, batch_size, False, seed)
+    train_ds = data.as_tf_dataset(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    val_ds = None if val_x is None else data.as_tf_dataset(val_x, val_y, batch_size=batch_size, shuffle=False)
     logger = EpochLogger(epochs, every=log_every, prefix=f"{name}: ")
     start = time.perf_counter()
     keras_history = model.fit(

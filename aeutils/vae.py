@@ -24,7 +24,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aeutils import losses
+from aeutils import checks, losses
+
+
+def reparameterize(mean: Any, log_var: Any, epsilon: Any) -> tf.Tensor:
+    """z = mean + exp(log_var / 2) * epsilon: a draw from N(mean, exp(log_var)) given epsilon ~ N(0, I).
+
+    The one place the book writes the reparameterisation trick; :class:`Sampling`, :func:`elbo`
+    and :func:`iwae_log_likelihood` all call it. Introduced in chapter 5.
+    """
+    return mean + keras.ops.exp(0.5 * log_var) * epsilon
 
 
 @keras.saving.register_keras_serializable(package="aeutils")
@@ -46,7 +55,7 @@ class Sampling(keras.layers.Layer):
         epsilon = keras.random.normal(
             keras.ops.shape(mean), dtype=self.compute_dtype, seed=self.seed_generator
         )
-        return mean + keras.ops.exp(0.5 * log_var) * epsilon
+        return reparameterize(mean, log_var, epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "seed": self.seed}
@@ -80,6 +89,7 @@ class VAE(keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.beta = float(beta)
+        self.seed = seed
         self.latent_dim = int(decoder.inputs[0].shape[-1]) if getattr(decoder, "inputs", None) else None
         self.sampling = Sampling(seed=seed, name="sampling")
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -90,6 +100,33 @@ class VAE(keras.Model):
     def metrics(self) -> list[keras.metrics.Metric]:
         # Listed here so Keras resets them at the start of each epoch and of evaluation.
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything that defines the model: both networks, the likelihood, beta and the seed.
+
+        The weight cache of :func:`aeutils.train.fit` hashes it, so a VAE with another beta
+        never loads this one's weights.
+        """
+        return {
+            "name": self.name,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "likelihood": "bernoulli",
+            "beta": self.beta,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> keras.Model:
+        config = dict(config)
+        config.pop("likelihood", None)
+        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
+        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
+        return cls(encoder, decoder, **config)
+
+    def check_training_data(self, x: Any) -> None:
+        """Called by :func:`aeutils.train.fit`: the Bernoulli likelihood needs binary images."""
+        checks.binary_images(x, "VAE training images")
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         mean, log_var = self.encoder(x, training=training)
@@ -130,7 +167,7 @@ class VAE(keras.Model):
 
     def encode(self, x: Any, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances of ``x``, as NumPy arrays."""
-        x = _check_binary_images(x, "encode")
+        x = checks.images(x, "encode: x", ndim=(2, 3, 4))
         means, log_vars = [], []
         for start in range(0, len(x), batch_size):
             mean, log_var = self.encoder(x[start : start + batch_size], training=False)
@@ -156,8 +193,7 @@ class VAE(keras.Model):
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """Draw ``n`` images from the model: z ~ N(0, I), then the decoder's pixel probabilities."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive int (the number of images), got {n!r}")
+        n = checks.positive_int(n, "n (the number of images)")
         if self.latent_dim is None:
             raise ValueError("the decoder has no known input size; build it as a functional keras.Model")
         z = tf.random.stateless_normal((n, self.latent_dim), seed=[int(seed), 0])
@@ -228,33 +264,16 @@ def _check_model(model: Any, function: str) -> None:
         )
 
 
-def _check_binary_images(x: Any, function: str) -> np.ndarray:
-    if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
-        raise TypeError(f"{function}: x must be a NumPy array of images, got {type(x).__name__}")
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"{function}: x must be a non-empty batch (n, ...) of images, got shape {x.shape}")
-    if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
-        raise ValueError(f"{function}: pixel values must lie in [0, 1]; scale the images (x / 255) first")
-    return x
-
-
-def _check_positive(value: Any, name: str, function: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{function}: {name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _check_eval_args(
     model: Any, x: Any, num_samples: Any, batch_size: Any, function: str
 ) -> tuple[np.ndarray, int, int]:
     """The shared input checks of :func:`elbo` and :func:`iwae_log_likelihood`."""
     _check_model(model, function)
-    x = _check_binary_images(x, function)
+    x = checks.binary_images(x, f"{function}: x")
     return (
         x,
-        _check_positive(num_samples, "num_samples", function),
-        _check_positive(batch_size, "batch_size", function),
+        checks.positive_int(num_samples, "num_samples", function),
+        checks.positive_int(batch_size, "batch_size", function),
     )
 
 
@@ -278,7 +297,7 @@ def elbo(model: VAE, x: Any, *, num_samples: int = 1, batch_size: int = 500, see
         reconstruction = 0.0
         for sample in range(num_samples):
             eps = tf.random.stateless_normal(tf.shape(mean), seed=[seed, batch_index * num_samples + sample])
-            logits = model.decoder(mean + tf.exp(0.5 * log_var) * eps, training=False)
+            logits = model.decoder(reparameterize(mean, log_var, eps), training=False)
             reconstruction += losses.bernoulli_nll(batch, logits) / num_samples
         out.append(np.asarray(-(reconstruction + kl), dtype=np.float64))
     return np.concatenate(out)
@@ -311,7 +330,7 @@ def iwae_log_likelihood(
     @tf.function(reduce_retracing=True)
     def log_weights(batch, mean, log_var, eps):
         # eps: (k, b, d) -> z: (k, b, d); decode all k*b codes in one call.
-        z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
+        z = reparameterize(mean[None], log_var[None], eps)
         k, b = tf.shape(eps)[0], tf.shape(eps)[1]
         flat_z = tf.reshape(z, [k * b, -1])
         logits = model.decoder(flat_z, training=False)

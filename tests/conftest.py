@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from aeutils import config
+from tools import book
 
-BUILD_DIR = config.REPO_ROOT / "_build"
+BUILD_DIR = book.REPO_ROOT / "_build"
 
 
 def _build_book() -> dict:
@@ -22,7 +22,7 @@ def _build_book() -> dict:
     command = [
         str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
         "build",
-        str(config.REPO_ROOT),
+        str(book.REPO_ROOT),
         "-W",
         "-n",
         "--keep-going",
@@ -30,7 +30,7 @@ def _build_book() -> dict:
     shutil.rmtree(BUILD_DIR / "html", ignore_errors=True)
     shutil.rmtree(BUILD_DIR / ".doctrees", ignore_errors=True)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=config.REPO_ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=book.REPO_ROOT)
     return {
         "returncode": done.returncode,
         "output": done.stdout + done.stderr,

@@ -1,10 +1,10 @@
-"""aeutils.bench: argument checks and the report table (timing itself is not a test)."""
+"""tools.bench: argument checks and the report table (timing itself is not a test)."""
 
 import math
 
 import pytest
 
-from aeutils import bench
+from tools import bench
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,37 @@ def test_cli_rejects_unknown_model(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--models", "nope"])
     assert "unknown model" in capsys.readouterr().err
+
+
+def _measurement(variant, runs, images=100):
+    return bench.Measurement(
+        model="conv_ae",
+        variant=variant,
+        batch_size=32,
+        images_per_second=images / sorted(runs)[len(runs) // 2],
+        seconds_per_epoch=0.0,
+        runs=list(runs),
+        images_per_run=images,
+    )
+
+
+def test_paired_ratios_compare_runs_made_at_the_same_time():
+    # The machine halves its speed for the third pair: both variants slow down alike, the ratio stays 2.
+    fast = _measurement("book", [1.0, 1.0, 2.0, 1.0, 1.0])
+    slow = _measurement("reference", [2.0, 2.0, 4.0, 2.0, 2.0])
+    assert bench.paired_ratios(fast, slow) == [2.0, 2.0, 2.0, 2.0, 2.0]
+    median, low, high, verdict = bench.comparison(fast, slow)
+    assert (median, low, high, verdict) == (2.0, 2.0, 2.0, "faster")
+    assert bench.comparison(slow, fast)[3] == "slower"
+
+
+def test_comparison_says_no_consistent_difference_when_pairs_disagree():
+    a = _measurement("book", [1.0, 1.2, 0.9, 1.0, 1.1])
+    b = _measurement("reference", [1.1, 1.0, 1.0, 0.95, 1.2])
+    assert bench.comparison(a, b)[3] == "no consistent difference"
+
+
+def test_comparison_of_a_variant_that_did_not_run():
+    a = _measurement("book", [1.0])
+    b = bench.Measurement("conv_ae", "book_jit", 128, float("nan"), float("nan"), [], note="XLA dropped")
+    assert bench.paired_ratios(a, b) == [] and bench.comparison(a, b)[3] == "could not be measured"

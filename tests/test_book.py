@@ -2,14 +2,15 @@
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from aeutils import book, config
+from tools import book
 
-CHAPTERS = sorted((config.REPO_ROOT / "chapters").glob("*.ipynb"))
+CHAPTERS = sorted((book.REPO_ROOT / "chapters").glob("*.ipynb"))
 
 
 def clean_notebook():
@@ -96,8 +97,10 @@ def test_markdown_edits_do_not_make_outputs_stale(tmp_path):
     [("Bad Name", 1.0, ValueError), ("x", float("nan"), ValueError), ("flag", True, TypeError)],
 )
 def test_glue_refuses_bad_names_and_values(name, value, error):
+    from aeutils.notebook import glue
+
     with pytest.raises(error):
-        book.glue(name, value)
+        glue(name, value)
 
 
 def test_every_chapter_is_listed_in_the_toc():
@@ -110,6 +113,17 @@ def test_every_chapter_is_listed_in_the_toc():
 def test_committed_notebook_is_fresh_and_clean(notebook: Path):
     found = book.problems(notebook)
     assert not found, f"{notebook.name}:\n  " + "\n  ".join(found)
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_the_full_run_checked_every_claim_cell(notebook: Path):
+    """A claim cell is an assertion in the full run too: the stamp records how many held."""
+    data = book.read_notebook(notebook)
+    stamp = data.get("metadata", {}).get(book.STAMP_KEY, {})
+    assert stamp.get("claims_checked") == book.claim_cells(data), (
+        f"{notebook.name}: stamp says {stamp.get('claims_checked')} claim cells held, the notebook has "
+        f"{book.claim_cells(data)}: re-execute it with `python -m tools.book execute`"
+    )
 
 
 def test_stamp_goes_stale_only_when_a_loaded_module_changes(tmp_path, monkeypatch):
@@ -131,6 +145,85 @@ def test_stamp_goes_stale_only_when_a_loaded_module_changes(tmp_path, monkeypatc
     assert any("aeutils sources changed" in p for p in problems_of(nb, tmp_path))
     (package / "used.py").unlink()
     assert any("aeutils sources changed" in p for p in problems_of(nb, tmp_path))
+
+
+def test_editing_the_tooling_leaves_every_notebook_fresh(tmp_path, monkeypatch):
+    """The stamp hashes only the modules a notebook loaded: the execute/status code is not among them."""
+    for notebook in CHAPTERS:
+        stamp = book.read_notebook(notebook).get("metadata", {}).get(book.STAMP_KEY, {})
+        assert all("tools/book.py" not in name for name in stamp.get("aeutils_modules", [])), notebook.name
+    copy_of_tools = tmp_path / "tools"
+    copy_of_tools.mkdir()
+    edited = copy_of_tools / "book.py"
+    edited.write_text(Path(book.__file__).read_text(encoding="utf-8") + "\n# an edit to the tooling\n")
+    nb = clean_notebook()
+    modules = book._module_files(["aeutils", "aeutils.config", "aeutils.notebook"])
+    nb["metadata"][book.STAMP_KEY].update(
+        aeutils_modules=modules, aeutils_sha256=book.aeutils_sha256(modules)
+    )
+    assert problems_of(nb, tmp_path) == []
+    assert "../tools/book.py" not in modules and "notebook.py" in modules
+
+
+def test_the_benchmark_a_notebook_shows_is_tracked_like_a_package_module():
+    modules = book._module_files(["aeutils", "tools.bench"])
+    assert "../tools/bench.py" in modules
+    assert book.aeutils_sha256(modules) != book.aeutils_sha256(["__init__.py"])
+
+
+def _tiny_notebook(path, *sources, tags=()):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for source in sources:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = list(tags)
+        notebook.cells.append(cell)
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_execute_writes_outputs_and_a_stamp_and_restores_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEUTILS_FAST", "1")
+    monkeypatch.setenv("AEUTILS_NO_CACHE", "1")
+    monkeypatch.delenv("AEUTILS_CACHE_DIR", raising=False)
+    path = _tiny_notebook(
+        tmp_path / "tiny.ipynb",
+        "import os, aeutils\nprint(os.environ['AEUTILS_FAST'], os.environ['AEUTILS_NO_CACHE'])",
+        "assert 1 + 1 == 2",
+        tags=("remove-cell",),
+    )
+    stamp = book.execute(path, timeout=120)
+    notebook = book.read_notebook(path)
+    assert notebook["metadata"][book.STAMP_KEY] == stamp
+    assert stamp["mode"] == "full" and stamp["claims_checked"] == 1 and stamp["wall_seconds"] > 0
+    assert "__init__.py" in stamp["aeutils_modules"] and "config.py" in stamp["aeutils_modules"]
+    # full mode, with a weight cache of its own (empty) instead of the reader's
+    assert "".join(notebook["cells"][0]["outputs"][0]["text"]).split() == ["0", "0"]
+    assert book.problems(path) == []
+    assert os.environ["AEUTILS_FAST"] == "1" and os.environ["AEUTILS_NO_CACHE"] == "1"
+    assert "AEUTILS_CACHE_DIR" not in os.environ
+
+
+def test_a_failing_claim_fails_the_run_and_writes_nothing(tmp_path, monkeypatch):
+    from nbclient.exceptions import CellExecutionError
+
+    monkeypatch.setenv("AEUTILS_FAST", "1")
+    path = _tiny_notebook(tmp_path / "claim.ipynb", "x = 1", "assert x == 2, 'the claim does not hold'")
+    before = path.read_bytes()
+    with pytest.raises(CellExecutionError, match="the claim does not hold"):
+        book.execute(path, timeout=120)
+    assert path.read_bytes() == before
+    assert os.environ["AEUTILS_FAST"] == "1"
+
+
+def test_claim_cells_are_counted_only_when_hidden_and_asserting():
+    nb = clean_notebook()
+    nb["cells"].append({"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source": "assert True"})
+    nb["cells"].append({"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source": "glue('a', 1)"})
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "source": "assert True"})
+    assert book.claim_cells(nb) == 1
 
 
 GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([A-Za-z_][A-Za-z0-9_]*)")
@@ -157,8 +250,8 @@ def test_every_glued_number_in_the_prose_exists_once(notebook: Path):
 
 def test_the_timed_test_command_is_the_readme_command():
     command = ".venv/bin/python " + " ".join(book.TEST_ARGS)
-    assert command in (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    ci_lines = (config.REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert command in (book.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    ci_lines = (book.REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci_lines[-1].strip() == command  # CI runs exactly that, last
 
 
@@ -182,7 +275,9 @@ def test_read_test_timing_is_none_when_absent_and_rejects_an_incomplete_record(t
         book.read_test_timing(tmp_path / "bad.json")
 
 
-RUN_TIME = re.compile(r"\*\*Run time\.\*\*\s+(About\s+(a|\d+)\s+minutes?|Under\s+a\s+minute)\s+for\s+the\s+full\s+run")
+RUN_TIME = re.compile(
+    r"\*\*Run time\.\*\*\s+(About\s+(a|\d+)\s+minutes?|Under\s+a\s+minute)\s+for\s+the\s+full\s+run"
+)
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)

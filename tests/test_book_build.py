@@ -1,6 +1,6 @@
 """The book builds with warnings as errors, quickly, and every page of the TOC exists."""
 
-from aeutils import book
+from tools import book
 
 
 def test_book_builds_without_warnings(built_book):

@@ -34,7 +34,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_DIR = Path(os.environ.get("AEUTILS_BOOK_HTML", ROOT / "_build" / "html"))
@@ -93,21 +92,9 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 def toc_docnames() -> list[str]:
     """The root and every ``file`` of ``_toc.yml``, in reading order (no extensions)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
+    from tools.toc import toc_pages
 
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(str(node["file"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    return [re.sub(r"\.(md|ipynb)$", "", name) for name in names]
+    return toc_pages(ROOT)
 
 
 def _book_sources() -> list[Path]:
@@ -361,6 +348,31 @@ def _screenshot_page() -> str:
     return chapters[0] if chapters else PAGES[0]
 
 
+def _assert_is_a_rendered_page(path: Path) -> None:
+    """The picture shows a page: mostly light background, some dark text, and more than one colour."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        grey = np.asarray(image.convert("L"), dtype=np.float32)
+    assert grey.shape[0] >= 400 and grey.shape[1] >= 400, f"{path.name}: {grey.shape} is too small"
+    dark = float(np.mean(grey < 100))
+    light = float(np.mean(grey > 200))
+    assert 0.005 < dark < 0.5, f"{path.name}: {dark:.1%} dark pixels, not a page of text"
+    assert light > 0.4, f"{path.name}: only {light:.1%} light pixels (a blank or error page?)"
+    assert grey.std() > 20, f"{path.name}: nearly uniform picture"
+
+
+def test_the_screenshot_check_rejects_a_blank_picture(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((800, 800), 255, dtype=np.uint8)).save(blank)
+    with pytest.raises(AssertionError, match="dark pixels"):
+        _assert_is_a_rendered_page(blank)
+
+
 def test_screenshot_of_a_chapter(browser, book_server: _BookServer) -> None:
     docname = _screenshot_page()
     _open(browser, book_server, f"{docname}.html")
@@ -370,8 +382,7 @@ def test_screenshot_of_a_chapter(browser, book_server: _BookServer) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     target = ARTIFACTS / f"{Path(docname).name}.png"
     assert browser.save_screenshot(str(target)), "Chromium did not take the screenshot"
-    data = target.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, f"{target} is not a real screenshot"
+    _assert_is_a_rendered_page(target)
     # A second picture centred on the first figure or equation, where rendering problems show.
     figures = browser.find_elements("css selector", "main img, main svg, main mjx-container")
     if figures:

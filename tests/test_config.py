@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,25 +61,30 @@ def test_seeding_repeats_random_numbers():
     np.testing.assert_array_equal(first[1], second[1])
 
 
-def test_paths_come_from_the_package_not_the_working_directory(tmp_path, monkeypatch):
+def test_the_weight_cache_is_per_user_never_inside_the_installed_package(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert (config.REPO_ROOT / "_config.yml").is_file()
     assert config.PACKAGE_DIR.name == "aeutils"
     monkeypatch.delenv("AEUTILS_CACHE_DIR", raising=False)
-    assert config.cache_dir().is_relative_to(config.REPO_ROOT)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    expected = tmp_path / "xdg" / "aeutils"
+    if sys.platform == "darwin":
+        expected = Path.home() / "Library" / "Caches" / "aeutils"
+    assert config.cache_dir() == expected
+    assert not config.cache_dir().is_relative_to(config.PACKAGE_DIR.parent)
     monkeypatch.setenv("AEUTILS_CACHE_DIR", str(tmp_path / "c"))
     assert config.cache_dir() == tmp_path / "c"
 
 
-def test_importing_aeutils_silences_tensorflow_before_import():
+def test_importing_aeutils_silences_tensorflow_and_keeps_onednn_on():
     code = (
-        "import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None); os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)\n"
+        "import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None)\n"
         "import aeutils, tensorflow as tf\n"
         "tf.constant(1.0) + 1.0\n"
-        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])\n"
+        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset'))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["3", "0"]
+    # oneDNN is not switched off (the fast path stays on), and its notice does not reach stderr.
+    assert done.stdout.split() == ["3", "unset"]
     assert "oneDNN" not in done.stderr and "cuda" not in done.stderr.lower(), done.stderr

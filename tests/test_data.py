@@ -277,3 +277,51 @@ def test_as_tf_dataset_batches_and_checks_lengths():
     assert [len(b[0]) for b in batches] == [4, 4, 2]
     with pytest.raises(ValueError, match="differ in length"):
         data.as_tf_dataset(x, np.arange(9))
+
+
+def test_look_up_order_explicit_then_keras_cache_then_system_package_then_download(
+    tmp_path, tiny, monkeypatch
+):
+    explicit = write_dataset(tmp_path / "explicit", tiny)
+    keras_home = tmp_path / "keras_home"
+    write_dataset(keras_home / "datasets" / "mnist", tiny)
+    system = write_dataset(tmp_path / "usr_share_datasets_mnist", tiny)
+    monkeypatch.setitem(
+        data.REGISTRY, "mnist", dataclasses.replace(data.REGISTRY["mnist"], system_dirs=(str(system),))
+    )
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+
+    def source():
+        monkeypatch.setattr(data, "_CACHE", {})
+        return data.load("mnist", validation_size=10).source
+
+    monkeypatch.setenv("AEUTILS_DATA_DIR", str(explicit))
+    assert source() == "explicit directory"
+    monkeypatch.delenv("AEUTILS_DATA_DIR")
+    assert source() == "Keras cache"
+    for path in (keras_home / "datasets" / "mnist").iterdir():
+        path.unlink()
+    assert source() == "system package"
+    for path in system.iterdir():
+        path.unlink()
+    with pytest.raises(DataError, match="downloads are off"):
+        source()
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", ""])
+def test_offline_flag_spelled_false_allows_the_download(value, tiny, monkeypatch):
+    import keras
+
+    def no_network():
+        raise OSError("no network here")
+
+    monkeypatch.setenv("AEUTILS_OFFLINE", value)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    with pytest.raises(DataError, match="the download failed"):
+        data.load("mnist", validation_size=10)
+
+
+def test_offline_flag_that_is_not_a_boolean_is_refused(tiny, monkeypatch):
+    monkeypatch.setenv("AEUTILS_OFFLINE", "maybe")
+    with pytest.raises(ValueError, match="AEUTILS_OFFLINE='maybe' is not a boolean"):
+        data.load("mnist", validation_size=10)

@@ -7,9 +7,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from aeutils import config
+from tools import book
 
-CHAPTER = config.REPO_ROOT / "chapters" / "01_what_is_an_autoencoder.ipynb"
+CHAPTER = book.REPO_ROOT / "chapters" / "01_what_is_an_autoencoder.ipynb"
 
 
 def glued_values(notebook) -> dict[str, str]:

@@ -85,6 +85,89 @@ def test_cache_key_changes_with_what_determines_the_weights(x):
     assert train.fit(tiny_autoencoder(), x, x, name="k", epochs=1, cache=True).cache_key == base.cache_key
 
 
+def _vae(beta=1.0, learning_rate=1e-3):
+    import keras
+
+    from aeutils import vae
+
+    model = vae.build_conv_vae(2, filters=(4, 4), hidden_units=8, beta=beta)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model(np.zeros((1, 28, 28, 1), "float32"))
+    return model
+
+
+def _gan(generator_loss="non_saturating", learning_rate=2e-4):
+    from aeutils import gan
+
+    model = gan.build_gan(noise_dim=8, width=4, generator_loss=generator_loss, learning_rate=learning_rate)
+    model(np.zeros((1, 28, 28, 1), "float32"))
+    return model
+
+
+def test_cache_key_sees_custom_hyper_parameters_losses_and_every_optimizer():
+    def key(model):
+        return train.model_fingerprint(model)
+
+    assert key(_vae()) == key(_vae())
+    assert key(_vae(beta=4.0)) != key(_vae())
+    assert key(_vae(learning_rate=3e-3)) != key(_vae())
+    assert key(_gan()) == key(_gan())
+    assert key(_gan(generator_loss="minimax")) != key(_gan())
+    assert key(_gan(learning_rate=1e-3)) != key(_gan())  # both Adams, which model.optimizer does not show
+    assert {"d_optimizer", "g_optimizer"} <= set(key(_gan())["optimizers"])
+
+
+def test_a_minimax_run_never_loads_non_saturating_weights(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AEUTILS_CACHE_DIR", str(tmp_path))
+    images = np.random.default_rng(0).random((64, 28, 28, 1)).astype("float32")
+    first = train.fit(_gan(), images, None, name="gan_exercise", epochs=1, batch_size=32, cache=True)
+    second = train.fit(
+        _gan(generator_loss="minimax"), images, None, name="gan_exercise", epochs=1, batch_size=32, cache=True
+    )
+    assert not second.from_cache and second.cache_key != first.cache_key
+    again = train.fit(_gan(), images, None, name="gan_exercise", epochs=1, batch_size=32, cache=True)
+    assert again.from_cache and again.cache_key == first.cache_key
+
+
+def test_a_model_without_a_readable_config_is_trained_but_not_cached(tmp_path, monkeypatch, capsys):
+    import keras
+
+    class Opaque(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def call(self, inputs):
+            return self.inner(inputs)
+
+    monkeypatch.setenv("AEUTILS_CACHE_DIR", str(tmp_path))
+    data = np.random.default_rng(0).random((32, 3)).astype("float32")
+    for _ in range(2):
+        model = Opaque(keras.layers.Dense(3))
+        model.compile(optimizer="adam", loss="mse")
+        result = train.fit(model, data, data, name="opaque", epochs=1, cache=True)
+        assert not result.from_cache
+    out = capsys.readouterr().out
+    assert "opaque: not cached" in out and "get_config()" in out
+    assert not list(tmp_path.glob("opaque-*"))
+
+
+def test_bad_images_get_a_sentence_that_says_what_to_do():
+    from aeutils import models
+
+    images = np.random.default_rng(0).random((32, 28, 28, 1)).astype("float32")
+    model = models.build_conv_autoencoder(2, filters=(4, 4))
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match="look like 0-255 pixels: divide by 255"):
+        train.fit(model, images * 255.0, images * 255.0, name="pixels", epochs=1, cache=False)
+    with pytest.raises(TypeError, match=r"integer dtype uint8.*/ 255"):
+        raw = (images * 255).astype("uint8")
+        train.fit(model, raw, raw, name="uint8", epochs=1, cache=False)
+    train.fit(model, images, images, name="ok", epochs=1, cache=False)  # trained once: shapes are fixed
+    with pytest.raises(ValueError, match=r"channel axis is missing: use x\[\.\.\., None\]"):
+        train.fit(model, images[..., 0], images[..., 0], name="no_channel", epochs=1, cache=False)
+
+
 def test_no_cache_environment_variable(x, monkeypatch):
     monkeypatch.setenv("AEUTILS_NO_CACHE", "1")
     train.fit(tiny_autoencoder(), x, x, name="n", epochs=1)

@@ -90,11 +90,64 @@ def test_elbo_is_below_the_importance_weighted_bound(trained, tiny_images):
     assert iwae_50.mean() >= elbo.mean()
 
 
-def test_iwae_chunks_give_the_same_answer(trained, tiny_images):
+def test_iwae_over_many_chunks_is_exact_when_every_sample_is_the_mean(trained, tiny_images, monkeypatch):
+    """With eps = 0 every importance weight equals w(mean), so the bound is exactly log w(mean) for
+    any K: a chunk dropped, counted twice or averaged with the wrong K would move it."""
+    import tensorflow as tf
+
+    from aeutils import losses
+
     model, _ = trained
-    whole = vae.iwae_log_likelihood(model, tiny_images[:8], num_samples=20, batch_size=8, seed=3)
-    again = vae.iwae_log_likelihood(model, tiny_images[:8], num_samples=20, batch_size=8, seed=3)
-    np.testing.assert_allclose(whole, again)
+    monkeypatch.setattr(tf.random, "stateless_normal", lambda shape, seed, **kw: tf.zeros(shape))
+    x = tiny_images[:8]
+    # batch_size 4096 leaves room for 8192 // 4096 = 2 samples per decoder call: K = 20 takes 10 chunks.
+    bound = vae.iwae_log_likelihood(model, x, num_samples=20, batch_size=4096)
+    mean, log_var = model.encoder(x, training=False)
+    log_px = -losses.bernoulli_nll(x, model.decoder(mean, training=False))
+    by_hand = log_px + losses.log_normal_pdf(mean, 0.0, 0.0) - losses.log_normal_pdf(mean, mean, log_var)
+    np.testing.assert_allclose(bound, np.asarray(by_hand, dtype=np.float64), rtol=1e-5, atol=1e-3)
+
+
+def test_iwae_bound_rises_with_k_on_average(trained, tiny_images):
+    model, _ = trained
+    x = tiny_images[:32]
+    k1 = vae.iwae_log_likelihood(model, x, num_samples=1, seed=1).mean()
+    k50 = vae.iwae_log_likelihood(model, x, num_samples=50, batch_size=8, seed=1).mean()
+    assert k50 > k1
+
+
+def test_a_bernoulli_elbo_refuses_continuous_pixels(trained):
+    model, _ = trained
+    grey = np.full((4, 28, 28, 1), 0.3, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"must be binary .*\(x > 0.5\)"):
+        vae.elbo(model, grey)
+    with pytest.raises(ValueError, match="must be binary"):
+        vae.iwae_log_likelihood(model, grey, num_samples=2)
+
+
+def test_training_a_vae_on_continuous_pixels_is_refused_with_advice():
+    import keras
+
+    from aeutils import train
+
+    model = vae.build_conv_vae(2, filters=(4, 4), hidden_units=8)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    grey = np.full((16, 28, 28, 1), 0.3, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"binarise them with \(x > 0.5\)"):
+        train.fit(model, grey, None, name="grey_vae", epochs=1, cache=False)
+
+
+def test_get_config_holds_beta_and_round_trips():
+    model = vae.build_conv_vae(2, filters=(4, 4), hidden_units=8, beta=4.0, seed=3)
+    config = model.get_config()
+    assert config["beta"] == 4.0 and config["seed"] == 3 and config["likelihood"] == "bernoulli"
+    clone = vae.VAE.from_config(config)
+    assert clone.beta == 4.0 and clone.latent_dim == 2
+
+
+def test_reparameterize_is_mean_plus_standard_deviation_times_noise():
+    z = vae.reparameterize(np.array([1.0, -2.0]), np.log(np.array([4.0, 0.25])), np.array([0.5, 2.0]))
+    np.testing.assert_allclose(np.asarray(z), [1.0 + 2.0 * 0.5, -2.0 + 0.5 * 2.0])
 
 
 def test_beta_weights_the_kl_term(tiny_images):

@@ -2,8 +2,8 @@
 
 Introduced in the "Performance" appendix. Run it from the repository root::
 
-    python -m aeutils.bench                    # all models, default settings
-    python -m aeutils.bench --models conv_ae --images 6400 --repeats 5 --json results.json
+    python -m tools.bench                    # all models, default settings
+    python -m tools.bench --models conv_ae --images 6400 --repeats 5 --json results.json
 
 For each of the book's main models (conv AE of chapter 3, conv VAE of chapter 5, DCGAN of
 chapter 6) it times training on a fixed number of images for several *variants* and reports
@@ -76,6 +76,36 @@ class Measurement:
         return (self.images_per_run / max(self.runs), self.images_per_run / min(self.runs))
 
 
+def paired_ratios(a: Measurement, b: Measurement) -> list[float]:
+    """Throughput of ``a`` over ``b``, one ratio per pair of timed runs.
+
+    The timed runs of all variants are interleaved, so run ``i`` of ``a`` and run ``i`` of ``b`` met
+    nearly the same machine: pairing them cancels most of what the rest of the machine does.
+    Empty when either variant did not run.
+    """
+    if not a.runs or not b.runs or not a.images_per_run or not b.images_per_run:
+        return []
+    return [
+        (a.images_per_run / time_a) / (b.images_per_run / time_b)
+        for time_a, time_b in zip(a.runs, b.runs, strict=False)
+    ]
+
+
+def comparison(a: Measurement, b: Measurement) -> tuple[float, float, float, str]:
+    """(median ratio, lowest, highest, verdict) of ``a`` against ``b`` over paired runs.
+
+    The verdict is "faster" when every paired ratio is above 1, "slower" when every one is below 1,
+    and "no consistent difference" otherwise (with 5 pairs, all on one side happens by chance with
+    probability 2/32 when there is no difference: a sign test).
+    """
+    ratios = paired_ratios(a, b)
+    if not ratios:
+        return (float("nan"), float("nan"), float("nan"), "could not be measured")
+    low, high = min(ratios), max(ratios)
+    verdict = "faster" if low > 1.0 else ("slower" if high < 1.0 else "no consistent difference")
+    return (statistics.median(ratios), low, high, verdict)
+
+
 def _build(model_name: str, *, jit: bool = False) -> Any:
     """A compiled model of the book, ready for ``fit``; raises when XLA was asked for and Keras drops it."""
     with warnings.catch_warnings():  # Keras warns when it drops jit_compile; we raise instead
@@ -122,19 +152,19 @@ def _reference_step(model_name: str, model: Any) -> Callable[[Any], Any]:
     if model_name == "conv_ae":
 
         @tf.function
-        def step(x):
+        def ae_step(x):
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(tf.square(x - model(x, training=True)))
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
             return loss
 
-        return step
+        return ae_step
     if model_name == "conv_vae":
         from aeutils import losses
 
         @tf.function
-        def step(x):
+        def vae_step(x):
             with tf.GradientTape() as tape:
                 mean, log_var = model.encoder(x, training=True)
                 z = mean + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(mean))
@@ -144,13 +174,13 @@ def _reference_step(model_name: str, model: Any) -> Callable[[Any], Any]:
             optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
             return loss
 
-        return step
+        return vae_step
     generator, discriminator = model.generator, model.discriminator
     g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
     @tf.function
-    def step(x):  # the DCGAN tutorial's train_step: both players, one tape each
+    def gan_step(x):  # the DCGAN tutorial's train_step: both players, one tape each
         noise = tf.random.normal([tf.shape(x)[0], model.noise_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = generator(noise, training=True)
@@ -166,7 +196,12 @@ def _reference_step(model_name: str, model: Any) -> Callable[[Any], Any]:
         d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
         return d_loss
 
-    return step
+    return gan_step
+
+
+def _batch_size(model_name: str, variant: str) -> int:
+    """The tutorials' batch of 32 for the reference and ``fit_b32``, else the chapters' batch size."""
+    return 32 if variant in ("reference", "fit_b32") else BOOK_BATCH[model_name]
 
 
 def _runner(model_name: str, variant: str, x: np.ndarray, images: int) -> tuple[Callable[[], None], int, int]:
@@ -176,7 +211,7 @@ def _runner(model_name: str, variant: str, x: np.ndarray, images: int) -> tuple[
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
-    batch = 32 if variant in ("reference", "fit_b32") else BOOK_BATCH[model_name]
+    batch = _batch_size(model_name, variant)
     # bfloat16 is emulated (and slow) on CPUs without bfloat16 instructions: time it on fewer images.
     steps = max(2, (images // 4 if variant == "book_bf16" else images) // batch)
     warm_up_steps = min(steps, 5)
@@ -284,7 +319,7 @@ def _measure(
                 )
             )
         for variant, reason in failures.items():
-            batch = 32 if variant in ("reference", "fit_b32") else BOOK_BATCH[model_name]
+            batch = _batch_size(model_name, variant)
             results.append(Measurement(model_name, variant, batch, float("nan"), float("nan"), [], reason))
     return results
 
@@ -351,7 +386,7 @@ def table(results: Sequence[Measurement]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aeutils.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {MODELS}")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {VARIANTS}")
     parser.add_argument("--images", type=int, default=3_200, help="images per timed run (bf16: a quarter)")

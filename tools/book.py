@@ -1,27 +1,24 @@
-"""Numbers into prose, and executing and stamping the book's notebooks.
+"""Executing and stamping the book's notebooks, the status page, the test-suite timing.
 
-Introduced in chapter 1.
+The book's own tooling: no chapter's teaching code imports it. From the repository root::
 
-In a chapter::
+    python -m tools.book execute                 # every chapter, in _toc.yml order
+    python -m tools.book execute chapters/01_what_is_an_autoencoder.ipynb
+    python -m tools.book check                   # are committed outputs fresh?
+    python -m tools.book status                  # one line per chapter
+    python -m tools.book write-status            # regenerate the status page's table
+    python -m tools.book time-tests              # run the README's test command, record its time
 
-    from aeutils.book import glue
-    glue("test_mse", test_mse)          # then {glue:text}`test_mse:.4f` in markdown
-
-On the command line (from the repository root)::
-
-    python -m aeutils.book execute                 # every chapter, in _toc.yml order
-    python -m aeutils.book execute chapters/01_what_is_an_autoencoder.ipynb
-    python -m aeutils.book check                   # are committed outputs fresh?
-    python -m aeutils.book status                  # one line per chapter
-    python -m aeutils.book time-tests              # run the README's test command, record its time
-
-``execute`` runs a notebook in full mode with the training cache switched off, then
-writes the outputs and a stamp into the notebook's metadata: the sha256 of its code
-cells, the ``aeutils`` modules the notebook loaded and the sha256 of their sources, the
-mode, the date and the wall time. Only modules a chapter actually loads can change its
-outputs, so editing, say, ``aeutils/gan.py`` makes stale only the chapters that use it.
-The tests compare the stamp with the current code, so stale outputs cannot be committed
-unnoticed.
+``execute`` runs notebooks in full mode, in order, with a weight cache that starts empty
+(so a model that a later chapter trains again with identical settings is trained once,
+and nothing from a reader's own cache leaks in), then writes the outputs and a stamp into
+each notebook's metadata: the sha256 of its code cells, the source files of the book's
+modules the notebook loaded (``aeutils`` and, for the performance appendix, the benchmark)
+with the sha256 of their sources, the number of claim cells that ran and held, the mode,
+the date and the wall time. Only modules a chapter actually loads can change its outputs,
+so editing ``aeutils/gan.py`` makes stale only the chapters that use it, and editing this
+file makes stale none. The tests compare the stamp with the current code, so stale outputs
+cannot be committed unnoticed.
 """
 
 from __future__ import annotations
@@ -31,19 +28,24 @@ import ast
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from aeutils.config import FAST_ENV, NO_CACHE_ENV, PACKAGE_DIR, REPO_ROOT
+from aeutils.config import CACHE_DIR_ENV, FAST_ENV, NO_CACHE_ENV
+from tools.toc import REPO_ROOT, toc_pages
+
+#: The reader's package, whose modules a stamp tracks.
+PACKAGE_DIR: Path = REPO_ROOT / "aeutils"
+#: Modules outside ``aeutils`` whose output a notebook shows, so a change to them makes it stale.
+TRACKED_TOOLS = ("tools.bench",)
 
 STAMP_KEY = "aeutils_stamp"
-_GLUE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Strings that must never appear in committed outputs (absolute local paths).
 FORBIDDEN_IN_OUTPUTS = ("/root/", "/home/", "/tmp/", "/Users/", "C:\\Users")
 #: The README's test command (after the interpreter), timed by ``time-tests``.
@@ -52,28 +54,6 @@ TEST_ARGS = ("-m", "pytest", "-n", "2", "--dist", "loadfile")
 TEST_TIMING_FILE = REPO_ROOT / "chapters" / "test_suite_timing.json"
 #: The sentence the "Performance" appendix includes, generated from :data:`TEST_TIMING_FILE`.
 TEST_TIMING_FRAGMENT = REPO_ROOT / "chapters" / "test_suite_timing.txt"
-
-
-def glue(name: str, value: Any, *, display: bool = False) -> Any:
-    """Record ``value`` under ``name`` so markdown can print it with ``{glue:text}``.
-
-    Numbers must be finite (a NaN in the prose is a bug to fix, not to print).
-    Returns ``value`` so the call can sit inside an expression.
-    """
-    if not isinstance(name, str) or not _GLUE_NAME.match(name):
-        raise ValueError(f"glue name must be lower_snake_case, got {name!r}")
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
-        value = value.item()
-    if isinstance(value, bool):
-        raise TypeError(f"glue {name!r}: got a bool; glue numbers or strings")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"glue {name!r}: value is {value}; refusing to put it into the prose")
-    from myst_nb import glue as _myst_glue
-
-    _myst_glue(name, value, display=display)
-    return value
 
 
 # ---------------------------------------------------------------- stamps & hashes
@@ -101,15 +81,17 @@ def aeutils_sources() -> list[str]:
 
 
 def aeutils_sha256(modules: list[str] | None = None) -> str:
-    """sha256 over ``aeutils`` source files (path and content).
+    """sha256 over source files of the book's modules (path and content).
 
     Args:
-        modules: files relative to the package (``["config.py", "train.py"]``); None means
-            every file. A file that no longer exists hashes as missing, so the stamp goes stale.
+        modules: files relative to the ``aeutils`` package (``["config.py", "train.py"]``), or
+            relative to the repository for tracked tools (``"../tools/bench.py"``); None means
+            every file of ``aeutils``. A file that no longer exists hashes as missing, so the
+            stamp goes stale.
     """
     hasher = hashlib.sha256()
     for name in sorted(modules if modules is not None else aeutils_sources()):
-        path = PACKAGE_DIR / name
+        path = (PACKAGE_DIR / name).resolve()
         hasher.update(name.encode())
         hasher.update(b"\x00")
         hasher.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"<missing>")
@@ -120,13 +102,17 @@ def aeutils_sha256(modules: list[str] | None = None) -> str:
 #: Appended to a notebook while it executes (then removed): lists the aeutils modules it loaded.
 _PROBE = (
     "import sys as _aeutils_sys\n"
-    "print(sorted({m for m in _aeutils_sys.modules if m == 'aeutils' or m.startswith('aeutils.')}))"
+    "print(sorted({m for m in _aeutils_sys.modules if m == 'aeutils' or m.startswith('aeutils.')"
+    f" or m in {TRACKED_TOOLS!r}}}))"
 )
 
 
 def _module_files(module_names: list[str]) -> list[str]:
     files = set()
     for name in module_names:
+        if name in TRACKED_TOOLS:
+            files.add("../" + name.replace(".", "/") + ".py")
+            continue
         parts = name.split(".")[1:]
         candidate = "/".join(parts) + ".py" if parts else "__init__.py"
         if not (PACKAGE_DIR / candidate).is_file():
@@ -142,28 +128,8 @@ def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def toc_notebooks() -> list[Path]:
     """Notebooks listed in ``_toc.yml``, in reading order."""
-    import yaml
-
-    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    paths = []
-    for name in files:
-        candidate = REPO_ROOT / (name if name.endswith(".ipynb") else f"{name}.ipynb")
-        if candidate.is_file():
-            paths.append(candidate)
-    return paths
+    candidates = (REPO_ROOT / f"{page}.ipynb" for page in toc_pages())
+    return [path for path in candidates if path.is_file()]
 
 
 def problems(path: str | os.PathLike[str]) -> list[str]:
@@ -173,7 +139,7 @@ def problems(path: str | os.PathLike[str]) -> list[str]:
     found: list[str] = []
     stamp = notebook.get("metadata", {}).get(STAMP_KEY)
     if not stamp:
-        found.append(f"no execution stamp: run `python -m aeutils.book execute {path.name}`")
+        found.append(f"no execution stamp: run `python -m tools.book execute {path.name}`")
     else:
         if stamp.get("mode") != "full":
             found.append(
@@ -186,7 +152,7 @@ def problems(path: str | os.PathLike[str]) -> list[str]:
     if notebook.get("metadata", {}).get("widgets"):
         found.append(
             "widget state in the notebook metadata (the rendered book would fetch widget JavaScript "
-            "from a CDN): re-execute it with `python -m aeutils.book execute`, which does not store it"
+            "from a CDN): re-execute it with `python -m tools.book execute`, which does not store it"
         )
     counts = [c.get("execution_count") for c in notebook["cells"] if c.get("cell_type") == "code"]
     if counts != list(range(1, len(counts) + 1)):
@@ -211,18 +177,55 @@ def problems(path: str | os.PathLike[str]) -> list[str]:
 # ---------------------------------------------------------------------- execute
 
 
+def claim_cells(notebook: dict[str, Any]) -> int:
+    """The number of claim cells: hidden code cells (tag ``remove-cell``) that ``assert`` something."""
+    count = 0
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        tags = cell.get("metadata", {}).get("tags", [])
+        if (
+            cell.get("cell_type") == "code"
+            and "remove-cell" in tags
+            and re.search(r"^\s*assert\b", source, re.M)
+        ):
+            count += 1
+    return count
+
+
 def execute(
-    path: str | os.PathLike[str], *, fast: bool = False, timeout: int = 1800, write: bool = True
+    path: str | os.PathLike[str],
+    *,
+    fast: bool = False,
+    timeout: int = 1800,
+    write: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Execute one notebook in place and stamp it; return the stamp."""
+    """Execute one notebook in place and stamp it; return the stamp.
+
+    Args:
+        path: the notebook.
+        fast: fast mode (for trying; the tests reject fast stamps).
+        timeout: seconds allowed per cell.
+        write: write the outputs and the stamp into the file.
+        cache_dir: the weight cache to use; None means a new, empty one for this notebook alone.
+            :func:`main` passes one shared directory to all the notebooks of a run, so a model
+            that a later chapter trains again with identical settings is trained once.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell failed, for example a claim cell whose
+            assertion does not hold; nothing is written then.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     path = Path(path).resolve()
     notebook = nbformat.read(path, as_version=4)
-    env_backup = {k: os.environ.get(k) for k in (FAST_ENV, NO_CACHE_ENV)}
+    env_backup = {k: os.environ.get(k) for k in (FAST_ENV, NO_CACHE_ENV, CACHE_DIR_ENV)}
+    own_cache = None if cache_dir is not None else tempfile.TemporaryDirectory(prefix="aeutils-cache-")
     os.environ[FAST_ENV] = "1" if fast else "0"
-    os.environ[NO_CACHE_ENV] = "1"
+    os.environ[NO_CACHE_ENV] = "0"
+    os.environ[CACHE_DIR_ENV] = str(cache_dir if cache_dir is not None else own_cache.name)  # type: ignore[union-attr]
     try:
         client = NotebookClient(
             notebook,
@@ -242,6 +245,8 @@ def execute(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        if own_cache is not None:
+            own_cache.cleanup()
     import keras
     import tensorflow as tf
 
@@ -253,6 +258,7 @@ def execute(
         "aeutils_modules": modules,
         "aeutils_sha256": aeutils_sha256(modules),
         "mode": "fast" if fast else "full",
+        "claims_checked": claim_cells(notebook),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_seconds": round(seconds, 1),
         "python": sys.version.split()[0],
@@ -273,9 +279,9 @@ def stamps() -> list[tuple[str, dict[str, Any]]]:
 
 # ------------------------------------------------------------------ status page
 
-#: The status page of the book, rewritten by ``python -m aeutils.book write-status``.
+#: The status page of the book, rewritten by ``python -m tools.book write-status``.
 STATUS_PAGE = REPO_ROOT / "chapters" / "status.md"
-STATUS_START = "<!-- status-table:start (generated by `python -m aeutils.book write-status`; do not edit) -->"
+STATUS_START = "<!-- status-table:start (generated by `python -m tools.book write-status`; do not edit) -->"
 STATUS_END = "<!-- status-table:end -->"
 
 
@@ -354,8 +360,6 @@ def time_tests(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[str, Any
         "python": sys.version.split()[0],
     }
     Path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    if Path(path) == TEST_TIMING_FILE:
-        write_test_timing_fragment()
     return record
 
 
@@ -368,7 +372,7 @@ def read_test_timing(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[st
     missing = {"command", "wall_seconds", "summary", "exit_code", "date"} - set(record)
     if missing:
         raise ValueError(
-            f"{path.name} lacks {sorted(missing)}; re-create it with `python -m aeutils.book time-tests`"
+            f"{path.name} lacks {sorted(missing)}; re-create it with `python -m tools.book time-tests`"
         )
     return record
 
@@ -376,12 +380,12 @@ def read_test_timing(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[st
 def test_timing_markdown(record: dict[str, Any] | None) -> str:
     """One MyST sentence describing a :func:`time_tests` record (or saying there is none)."""
     if record is None:
-        return "*The test-suite has not been timed yet: run `python -m aeutils.book time-tests`.*\n"
+        return "*The test-suite has not been timed yet: run `python -m tools.book time-tests`.*\n"
     outcome = "passed" if record["exit_code"] == 0 else f"**failed** (exit code {record['exit_code']})"
     return (
         f"`{record['command']}` took **{record['wall_seconds'] / 60:.1f} minutes** on "
         f"{record.get('date', 'an unknown date')} ({record.get('cpu_count', '?')} CPU cores): "
-        f"{record['summary']}; the run {outcome}. Recorded by `python -m aeutils.book time-tests`.\n"
+        f"{record['summary']}; the run {outcome}. Recorded by `python -m tools.book time-tests`.\n"
     )
 
 
@@ -396,7 +400,7 @@ def write_test_timing_fragment(path: str | os.PathLike[str] = TEST_TIMING_FRAGME
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aeutils.book", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.book", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="execute notebooks in full mode and stamp them")
     run.add_argument("notebooks", nargs="*", help="default: every chapter in _toc.yml order")
@@ -410,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "time-tests":
         record = time_tests()
+        write_test_timing_fragment()
         print(f"{record['summary']} in {record['wall_seconds']:.0f} s; recorded in {TEST_TIMING_FILE.name}")
         return record["exit_code"]
 
@@ -441,11 +446,15 @@ def main(argv: list[str] | None = None) -> int:
         print("all fresh" if not bad else f"{bad} problem(s)")
         return 1 if bad else 0
     total = 0.0
-    for path in paths:
-        print(f"executing {path.name} ({'fast' if args.fast else 'full'} mode) ...", flush=True)
-        stamp = execute(path, fast=args.fast)
-        total += stamp["wall_seconds"]
-        print(f"  done in {stamp['wall_seconds']:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="aeutils-cache-") as shared_cache:
+        for path in paths:
+            print(f"executing {path.name} ({'fast' if args.fast else 'full'} mode) ...", flush=True)
+            stamp = execute(path, fast=args.fast, cache_dir=shared_cache)
+            total += stamp["wall_seconds"]
+            print(
+                f"  done in {stamp['wall_seconds']:.0f} s, {stamp['claims_checked']} claim cells held",
+                flush=True,
+            )
     print(f"total {total:.0f} s")
     return 0
 
