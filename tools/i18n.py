@@ -447,7 +447,7 @@ def glued_english(path: Path) -> list[tuple[str, str]]:
 _ROLE = re.compile(r"\{(?P<role>[\w:.-]+)\}`(?P<content>[^`]*)`")
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$]+\$", flags=re.DOTALL)
 _LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
-_CODE = re.compile(r"`[^`\n]+`")
+_CODE = re.compile(r"`[^`\n]+(?:\n[^`\n]+)?`")  # a code span may wrap onto a second line
 
 
 def _must_survive(text: str) -> list[str]:
