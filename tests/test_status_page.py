@@ -79,8 +79,18 @@ def _disagreements(text: str, expected: dict[str, dict]) -> list[str]:
             continue
         seconds = float(stamp.get("wall_seconds", 0.0))
         total += seconds
-        want = {"wall time": f"{seconds:.0f} s", "date": stamp.get("date", ""), "mode": stamp.get("mode", "")}
-        got = {"wall time": cells[1], "date": cells[2], "mode": cells[3]}
+        want = {
+            "wall time": f"{seconds:.0f} s",
+            "date": stamp.get("date", ""),
+            "mode": stamp.get("mode", ""),
+            "CPU": stamp.get("cpu_model", "not recorded"),
+        }
+        got = {
+            "wall time": cells[1],
+            "date": cells[2],
+            "mode": cells[3],
+            "CPU": cells[7] if len(cells) > 7 else "",
+        }
         for key in want:
             if want[key] != got[key]:
                 problems.append(f"{name}: {key} is {got[key]!r} on the page but {want[key]!r} in the stamp")
@@ -96,23 +106,23 @@ def _disagreements(text: str, expected: dict[str, dict]) -> list[str]:
 
 STAMPS = {
     "01_x": {"wall_seconds": 12.0, "date": "2026-01-01 00:00 UTC", "mode": "full"},
-    "02_y": {"wall_seconds": 30.0, "date": "2026-01-02 00:00 UTC", "mode": "full"},
+    "02_y": {"wall_seconds": 30.0, "date": "2026-01-02 00:00 UTC", "mode": "full", "cpu_model": "Some CPU"},
 }
 
 
 def _page(*rows: str, total: str = "42 s") -> str:
     return (
         "<!-- status-table:start (x) -->\n\n"
-        "| Chapter | Wall time | Executed | Mode | TensorFlow | Keras | CPU cores |\n"
-        "|---|---:|---|---|---|---|---:|\n"
+        "| Chapter | Wall time | Executed | Mode | TensorFlow | Keras | CPU cores | CPU |\n"
+        "|---|---:|---|---|---|---|---:|---|\n"
         + "".join(rows)
-        + f"| **Whole book** | **{total}** | | | | | |\n\n"
+        + f"| **Whole book** | **{total}** | | | | | | |\n\n"
         "<!-- status-table:end -->\n"
     )
 
 
-ROW_1 = "| {doc}`01_x` | 12 s | 2026-01-01 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 |\n"
-ROW_2 = "| {doc}`02_y` | 30 s | 2026-01-02 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 |\n"
+ROW_1 = "| {doc}`01_x` | 12 s | 2026-01-01 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 | not recorded |\n"
+ROW_2 = "| {doc}`02_y` | 30 s | 2026-01-02 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 | Some CPU |\n"
 
 
 def test_a_table_that_matches_its_stamps_has_no_disagreement():
@@ -125,6 +135,7 @@ def test_a_table_that_matches_its_stamps_has_no_disagreement():
         (_page(ROW_1, ROW_2.replace("30 s", "31 s")), "02_y: wall time is '31 s'"),
         (_page(ROW_1, ROW_2.replace("2026-01-02", "2025-12-31")), "02_y: date"),
         (_page(ROW_1, ROW_2.replace("| full |", "| fast |")), "02_y: mode"),
+        (_page(ROW_1, ROW_2.replace("Some CPU", "Other CPU")), "02_y: CPU"),
         (_page(ROW_1), "02_y: missing from the status page"),
         (_page(ROW_2, ROW_1), "not in table-of-contents order"),
         (_page(ROW_1, ROW_2, total="40 s"), "whole book"),

@@ -265,11 +265,29 @@ def execute(
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
     }
     notebook.metadata[STAMP_KEY] = stamp
     if write:
         nbformat.write(notebook, path)
     return stamp
+
+
+def cpu_model() -> str:
+    """The processor's model name (from /proc/cpuinfo on Linux), or "" when it cannot be read.
+
+    Two 2-core machines can differ in speed by 2x or more, so a run time means little without it.
+    """
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def stamps() -> list[tuple[str, dict[str, Any]]]:
@@ -295,22 +313,23 @@ def status_markdown(chapter_stamps: list[tuple[str, dict[str, Any]]] | None = No
     if not chapter_stamps:
         return "*No chapter in the table of contents has been executed yet.*"
     lines = [
-        "| Chapter | Wall time | Executed | Mode | TensorFlow | Keras | CPU cores |",
-        "|---|---:|---|---|---|---|---:|",
+        "| Chapter | Wall time | Executed | Mode | TensorFlow | Keras | CPU cores | CPU |",
+        "|---|---:|---|---|---|---|---:|---|",
     ]
     total = 0.0
     for name, stamp in chapter_stamps:
         doc = "{doc}`" + Path(name).stem + "`"
         if not stamp:
-            lines.append(f"| {doc} | not executed | | | | | |")
+            lines.append(f"| {doc} | not executed | | | | | | |")
             continue
         seconds = float(stamp.get("wall_seconds", 0.0))
         total += seconds
         lines.append(
             f"| {doc} | {seconds:.0f} s | {stamp.get('date', '')} | {stamp.get('mode', '')} "
-            f"| {stamp.get('tensorflow', '')} | {stamp.get('keras', '')} | {stamp.get('cpu_count', '')} |"
+            f"| {stamp.get('tensorflow', '')} | {stamp.get('keras', '')} | {stamp.get('cpu_count', '')} "
+            f"| {stamp.get('cpu_model', 'not recorded')} |"
         )
-    lines.append(f"| **Whole book** | **{total:.0f} s** | | | | | |")
+    lines.append(f"| **Whole book** | **{total:.0f} s** | | | | | | |")
     return "\n".join(lines)
 
 
@@ -357,6 +376,7 @@ def time_tests(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[str, Any
         "exit_code": process.returncode,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
         "python": sys.version.split()[0],
     }
     Path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
