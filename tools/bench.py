@@ -13,9 +13,9 @@ busy machine slows them alike and the ratios stay meaningful.
 
 Variants:
 
-- ``reference``: the way the TensorFlow tutorials train (CVAE, DCGAN, and ``model.fit``'s
-  default batch size for autoencoders): a Python loop over batches of 32 calling a
-  ``tf.function`` train step once per batch;
+- ``reference``: the way the TensorFlow CVAE and DCGAN tutorials train: a Python loop calling a
+  ``tf.function`` train step once per batch, here at batch 32 for every model (the CVAE
+  tutorial's batch size and ``model.fit``'s default; the DCGAN tutorial itself uses 256);
 - ``fit_b32``: Keras ``fit`` on a ``tf.data`` pipeline (what ``aeutils.train.fit`` does) at batch 32;
 - ``book``: what the chapters use: ``aeutils.train``'s pipeline at the chapter's batch size;
 - ``book_jit``: the same with XLA (``jit_compile=True``);
