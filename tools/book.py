@@ -404,7 +404,8 @@ def test_timing_markdown(record: dict[str, Any] | None) -> str:
     outcome = "passed" if record["exit_code"] == 0 else f"**failed** (exit code {record['exit_code']})"
     return (
         f"`{record['command']}` took **{record['wall_seconds'] / 60:.1f} minutes** on "
-        f"{record.get('date', 'an unknown date')} ({record.get('cpu_count', '?')} CPU cores): "
+        f"{record.get('date', 'an unknown date')} ({record.get('cpu_count', '?')} CPU cores"
+        f"{', ' + record['cpu_model'] if record.get('cpu_model') else ''}): "
         f"{record['summary']}; the run {outcome}. Recorded by `python -m tools.book time-tests`.\n"
     )
 
