@@ -203,6 +203,22 @@ def test_glued_strings_exact_patterns_and_only_english_strings() -> None:
     assert glued.translate("3 times as fast as") == "速度为 3 倍于"
     assert glued.translate("level with") is None
     assert i18n._glued_english("'level with'") == "level with"
+
+
+def test_glued_strings_compose_a_list_from_its_translated_parts() -> None:
+    glued = i18n.GluedStrings(
+        {"is faster": "更快", "the VAE": "VAE", "the GAN": "GAN"},
+        [
+            (re.compile(r"(.+?); (.+)"), "{1}，{2}"),
+            (re.compile(r"(is faster) for (.+)"), "对{2}{1}"),
+            (re.compile(r"(the VAE|the GAN) and (the VAE|the GAN)"), "{1}和{2}"),
+        ],
+    )
+    assert glued.translate("is faster for the VAE and the GAN") == "对 VAE 和 GAN 更快"
+    assert glued.translate("is faster for the GAN; is faster for the VAE") == "对 GAN 更快，对 VAE 更快"
+    # A part without a translation: the pattern does not apply, and nothing else does.
+    assert glued.translate("is faster for the VAE; is slower for the GAN") is None
+    assert glued.translate("is faster for the decoder") is None
     assert i18n._glued_english("'0.95x, 1.94x'") is None and i18n._glued_english("0.5") is None
 
 

@@ -385,16 +385,37 @@ def terms() -> list[Term]:
     return sorted(base, key=lambda term: -len(term.english))
 
 
+#: ``{1}`` in a pattern's Chinese: the group's own translation (a pattern does not apply without one).
+_TRANSLATED_GROUP = re.compile(r"\{(\d)\}")
+#: Where a composed translation puts Chinese characters next to Latin letters or digits.
+_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u4e00-\u9fff])")
+
+
 class GluedStrings(NamedTuple):
     exact: dict[str, str]
     patterns: list[tuple[re.Pattern[str], str]]
 
     def translate(self, english: str) -> str | None:
+        """The Chinese of a glued string: an exact entry, else the first pattern that applies.
+
+        In a pattern's Chinese, ``\\1`` is the first group as it stands and ``{1}`` its translation (by
+        the same rules, so a list of verdicts composes from the verdicts); a pattern whose ``{n}`` group
+        has no translation does not apply. A composed result gets a space between Chinese characters
+        and Latin letters or digits, as the hand-written entries have.
+        """
         if english in self.exact:
             return self.exact[english]
         for pattern, chinese in self.patterns:
-            if pattern.fullmatch(english):
-                return pattern.sub(chinese, english)
+            match = pattern.fullmatch(english)
+            if match is None:
+                continue
+            parts = {n: self.translate(match.group(int(n))) for n in _TRANSLATED_GROUP.findall(chinese)}
+            if None in parts.values():
+                continue
+            text = match.expand(chinese)
+            for n, part in parts.items():
+                text = text.replace("{" + n + "}", str(part))
+            return _CJK_LATIN.sub(" ", text) if parts else text
         return None
 
 
