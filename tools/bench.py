@@ -328,21 +328,34 @@ def _measure(
 _VECTOR_FLAGS = {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"}
 
 
+def _cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in Linux's /proc/cpuinfo, or None (another system, or no such field)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(field):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def cpu_model() -> str:
+    """The processor's model name: two 2-core machines can differ in speed by 2x or more.
+
+    Also recorded in every chapter's stamp and in the test-suite timing (``tools.book``).
+    """
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine and library versions, for the report."""
     import keras
     import tensorflow as tf
 
-    cpu = platform.processor() or platform.machine()
-    flags: set[str] | None = None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-        flags = next((set(line.split(":", 1)[1].split()) for line in lines if line.startswith("flags")), None)
-    except OSError:
-        pass
+    cpu = cpu_model()
+    listed = _cpuinfo("flags")
+    flags = None if listed is None else set(listed.split())
     vector = (
         "unknown"
         if flags is None

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from aeutils.config import CACHE_DIR_ENV, FAST_ENV, NO_CACHE_ENV
+from tools.bench import cpu_model
 from tools.toc import REPO_ROOT, toc_pages
 
 #: The reader's package, whose modules a stamp tracks.
@@ -271,23 +272,6 @@ def execute(
     if write:
         nbformat.write(notebook, path)
     return stamp
-
-
-def cpu_model() -> str:
-    """The processor's model name (from /proc/cpuinfo on Linux), or "" when it cannot be read.
-
-    Two 2-core machines can differ in speed by 2x or more, so a run time means little without it.
-    """
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return " ".join(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def stamps() -> list[tuple[str, dict[str, Any]]]:
