@@ -53,6 +53,12 @@ def test_status_page_agrees_with_stamps():
     assert not problems, f"chapters/status.md disagrees with the stamps ({FIX}):\n" + "\n".join(problems)
 
 
+def _processor(stamp: dict) -> str:
+    """What the CPU column must say: the model name, and the vector units where the stamp has them."""
+    model = stamp.get("cpu_model", "not recorded")
+    return f"{model} ({stamp['cpu_vector_units']})" if stamp.get("cpu_vector_units") else model
+
+
 def _disagreements(text: str, expected: dict[str, dict]) -> list[str]:
     """Every way the table in ``text`` differs from the stamps in ``expected`` (chapter stem -> stamp)."""
     rows = _table_rows(text)
@@ -83,7 +89,7 @@ def _disagreements(text: str, expected: dict[str, dict]) -> list[str]:
             "wall time": f"{seconds:.0f} s",
             "date": stamp.get("date", ""),
             "mode": stamp.get("mode", ""),
-            "CPU": stamp.get("cpu_model", "not recorded"),
+            "CPU": _processor(stamp),
         }
         got = {
             "wall time": cells[1],
@@ -106,7 +112,13 @@ def _disagreements(text: str, expected: dict[str, dict]) -> list[str]:
 
 STAMPS = {
     "01_x": {"wall_seconds": 12.0, "date": "2026-01-01 00:00 UTC", "mode": "full"},
-    "02_y": {"wall_seconds": 30.0, "date": "2026-01-02 00:00 UTC", "mode": "full", "cpu_model": "Some CPU"},
+    "02_y": {
+        "wall_seconds": 30.0,
+        "date": "2026-01-02 00:00 UTC",
+        "mode": "full",
+        "cpu_model": "Some CPU",
+        "cpu_vector_units": "avx2, fma",
+    },
 }
 
 
@@ -122,7 +134,7 @@ def _page(*rows: str, total: str = "42 s") -> str:
 
 
 ROW_1 = "| {doc}`01_x` | 12 s | 2026-01-01 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 | not recorded |\n"
-ROW_2 = "| {doc}`02_y` | 30 s | 2026-01-02 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 | Some CPU |\n"
+ROW_2 = "| {doc}`02_y` | 30 s | 2026-01-02 00:00 UTC | full | 2.21.0 | 3.15.1 | 2 | Some CPU (avx2, fma) |\n"
 
 
 def test_a_table_that_matches_its_stamps_has_no_disagreement():
@@ -136,6 +148,7 @@ def test_a_table_that_matches_its_stamps_has_no_disagreement():
         (_page(ROW_1, ROW_2.replace("2026-01-02", "2025-12-31")), "02_y: date"),
         (_page(ROW_1, ROW_2.replace("| full |", "| fast |")), "02_y: mode"),
         (_page(ROW_1, ROW_2.replace("Some CPU", "Other CPU")), "02_y: CPU"),
+        (_page(ROW_1, ROW_2.replace(" (avx2, fma)", "")), "02_y: CPU"),
         (_page(ROW_1), "02_y: missing from the status page"),
         (_page(ROW_2, ROW_1), "not in table-of-contents order"),
         (_page(ROW_1, ROW_2, total="40 s"), "whole book"),
@@ -165,3 +178,20 @@ def test_test_suite_sentence_reports_a_failed_run():
     sentence = book.test_timing_markdown(record)
     assert "1.5 minutes" in sentence and "**failed** (exit code 1)" in sentence
     assert "not been timed" in book.test_timing_markdown(None)
+
+
+def test_generated_table_names_vector_units_and_warns_when_machines_differ():
+    same = {
+        "wall_seconds": 1.0,
+        "date": "d",
+        "mode": "full",
+        "cpu_model": "AMD EPYC",
+        "cpu_vector_units": "avx2, fma",
+    }
+    fast = dict(same, cpu_vector_units="avx2, avx512f, fma")
+    one_machine = book.status_markdown([("01_x.ipynb", same), ("02_y.ipynb", same)])
+    assert "| AMD EPYC (avx2, fma) |" in one_machine
+    assert "different machines" not in one_machine
+    two_machines = book.status_markdown([("01_x.ipynb", same), ("02_y.ipynb", fast)])
+    assert "measured on 2 different machines" in two_machines
+    assert "AMD EPYC (avx2, avx512f, fma)" in two_machines and "AMD EPYC (avx2, fma)" in two_machines

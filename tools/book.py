@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from aeutils.config import CACHE_DIR_ENV, FAST_ENV, NO_CACHE_ENV
-from tools.bench import cpu_model
+from tools.bench import _VECTOR_FLAGS, _cpuinfo, cpu_model
 from tools.toc import REPO_ROOT, toc_pages
 
 #: The reader's package, whose modules a stamp tracks.
@@ -47,6 +47,31 @@ PACKAGE_DIR: Path = REPO_ROOT / "aeutils"
 TRACKED_TOOLS = ("tools.bench",)
 
 STAMP_KEY = "aeutils_stamp"
+
+
+def vector_units() -> str:
+    """The processor's vector instruction sets that TensorFlow's CPU kernels use (as ``tools.bench`` lists them).
+
+    Recorded beside :func:`tools.bench.cpu_model`: virtual machines often report only a family name
+    ("AMD EPYC"), and two machines with the same name, one with AVX-512 and one with AVX2 only, can
+    differ in speed by 2x (TensorFlow switches its oneDNN kernels on by default only with AVX-512 VNNI,
+    bfloat16 or AMX).
+    """
+    listed = _cpuinfo("flags")
+    if listed is None:
+        return "unknown"
+    return ", ".join(sorted(set(listed.split()) & _VECTOR_FLAGS)) or "none of " + "/".join(
+        sorted(_VECTOR_FLAGS)
+    )
+
+
+def machine_label(record: dict[str, Any]) -> str:
+    """The processor of a stamp or timing record: model name and vector units, as the status page shows it."""
+    model = record.get("cpu_model", "not recorded")
+    units = record.get("cpu_vector_units")
+    return f"{model} ({units})" if units else model
+
+
 #: Strings that must never appear in committed outputs (absolute local paths).
 FORBIDDEN_IN_OUTPUTS = ("/root/", "/home/", "/tmp/", "/Users/", "C:\\Users")
 #: The README's test command (after the interpreter), timed by ``time-tests``.
@@ -267,6 +292,7 @@ def execute(
         "keras": keras.__version__,
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu_model(),
+        "cpu_vector_units": vector_units(),
     }
     notebook.metadata[STAMP_KEY] = stamp
     if write:
@@ -311,9 +337,18 @@ def status_markdown(chapter_stamps: list[tuple[str, dict[str, Any]]] | None = No
         lines.append(
             f"| {doc} | {seconds:.0f} s | {stamp.get('date', '')} | {stamp.get('mode', '')} "
             f"| {stamp.get('tensorflow', '')} | {stamp.get('keras', '')} | {stamp.get('cpu_count', '')} "
-            f"| {stamp.get('cpu_model', 'not recorded')} |"
+            f"| {machine_label(stamp)} |"
         )
     lines.append(f"| **Whole book** | **{total:.0f} s** | | | | | | |")
+    machines = sorted({machine_label(stamp) for _, stamp in chapter_stamps if stamp})
+    if len(machines) > 1:
+        lines.append("")
+        lines.append(
+            f"The rows were measured on {len(machines)} different machines ("
+            + "; ".join(machines)
+            + "), so the whole-book sum mixes their speeds: compare a chapter only with chapters measured on "
+            "the same machine."
+        )
     return "\n".join(lines)
 
 
@@ -361,6 +396,7 @@ def time_tests(path: str | os.PathLike[str] = TEST_TIMING_FILE) -> dict[str, Any
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu_model(),
+        "cpu_vector_units": vector_units(),
         "python": sys.version.split()[0],
     }
     Path(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -389,7 +425,7 @@ def test_timing_markdown(record: dict[str, Any] | None) -> str:
     return (
         f"`{record['command']}` took **{record['wall_seconds'] / 60:.1f} minutes** on "
         f"{record.get('date', 'an unknown date')} ({record.get('cpu_count', '?')} CPU cores"
-        f"{', ' + record['cpu_model'] if record.get('cpu_model') else ''}): "
+        f"{', ' + machine_label(record) if record.get('cpu_model') else ''}): "
         f"{record['summary']}; the run {outcome}. Recorded by `python -m tools.book time-tests`.\n"
     )
 
