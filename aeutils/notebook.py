@@ -5,7 +5,7 @@ Introduced in chapter 1. In a chapter::
     from aeutils.notebook import glue, setup_notebook
     print(setup_notebook(seed=0))
     glue("test_mse", test_mse)          # then {glue:text}`test_mse:.4f` in markdown
-    glue_verdict("ae_vs_pca", "beats")  # a verdict word, rendered in each edition's language
+    glue("ae_vs_pca", "beats")          # a word works too; the Chinese edition translates it
 
 Executing and stamping notebooks is the book's own tooling (``python -m tools.book``), not part
 of this package.

@@ -226,10 +226,9 @@ def build_conv_vae(
         image_shape: (height, width, channels); height and width divisible by 4.
         seed: seed of the sampling noise.
     """
-    for name, value in (("latent_dim", latent_dim), ("hidden_units", hidden_units)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if len(filters) != 2 or any(not isinstance(f, int) or f < 1 for f in filters):
+    latent_dim = checks.positive_int(latent_dim, "latent_dim", "build_conv_vae")
+    hidden_units = checks.positive_int(hidden_units, "hidden_units", "build_conv_vae")
+    if len(filters) != 2 or any(isinstance(f, bool) or not isinstance(f, int) or f < 1 for f in filters):
         raise ValueError(f"filters must be two positive ints such as (32, 32), got {filters!r}")
     height, width, channels = image_shape
     if height % 4 or width % 4:

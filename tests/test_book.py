@@ -218,6 +218,23 @@ def test_a_failing_claim_fails_the_run_and_writes_nothing(tmp_path, monkeypatch)
     assert os.environ["AEUTILS_FAST"] == "1"
 
 
+def test_a_source_edited_during_the_run_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEUTILS_FAST", "1")
+    path = _tiny_notebook(tmp_path / "edited.ipynb", "import aeutils.config")
+    before = path.read_bytes()
+    real = book._source_digests()
+    calls = []
+
+    def digests():  # config.py as it was at the start, then as if someone saved an edit
+        calls.append(1)
+        return real if len(calls) == 1 else {**real, "config.py": "edited"}
+
+    monkeypatch.setattr(book, "_source_digests", digests)
+    with pytest.raises(RuntimeError, match=r"config\.py changed while edited\.ipynb ran"):
+        book.execute(path, timeout=120)
+    assert path.read_bytes() == before
+
+
 def test_claim_cells_are_counted_only_when_hidden_and_asserting():
     nb = clean_notebook()
     nb["cells"].append({"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source": "assert True"})

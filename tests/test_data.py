@@ -279,6 +279,33 @@ def test_as_tf_dataset_batches_and_checks_lengths():
         data.as_tf_dataset(x, np.arange(9))
 
 
+def test_as_tf_dataset_keeps_pairs_and_matches_an_element_shuffle():
+    import tensorflow as tf
+
+    x = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
+    y = np.arange(50) * 10
+    ours = data.as_tf_dataset(x, y, batch_size=8, seed=7)
+    reference = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(50, seed=7).batch(8)
+    orders = []
+    for _ in range(2):  # two epochs, each reshuffled, in the same order as the element-wise shuffle
+        got = [(bx.numpy(), by.numpy()) for bx, by in ours]
+        want = [(bx.numpy(), by.numpy()) for bx, by in reference]
+        assert [len(bx) for bx, _ in got] == [8] * 6 + [2]
+        for (gx, gy), (wx, wy) in zip(got, want, strict=True):
+            np.testing.assert_array_equal(gx, wx)
+            np.testing.assert_array_equal(gy, wy)
+            np.testing.assert_array_equal(gx[:, 0], gy * 3 / 10)  # each row keeps its own label
+        rows = np.concatenate([gx for gx, _ in got])[:, 0]
+        np.testing.assert_array_equal(np.sort(rows), x[:, 0])  # every row exactly once per epoch
+        orders.append(rows)
+    assert not np.array_equal(orders[0], orders[1])  # a fresh order every epoch
+    assert not np.array_equal(orders[0], x[:, 0])  # shuffled at all
+    alone = np.concatenate([bx.numpy() for bx in data.as_tf_dataset(x, batch_size=8, seed=7)])
+    np.testing.assert_array_equal(alone[:, 0], orders[0])  # x alone: the same first order for the seed
+    unshuffled = np.concatenate([bx.numpy() for bx in data.as_tf_dataset(x, batch_size=8, shuffle=False)])
+    np.testing.assert_array_equal(unshuffled, x)
+
+
 def test_look_up_order_explicit_then_keras_cache_then_system_package_then_download(
     tmp_path, tiny, monkeypatch
 ):

@@ -427,3 +427,16 @@ def test_figure_captions_and_verdicts_are_chinese(zh_build: dict) -> None:
     )
     captions = re.findall(r'<span class="caption-text">(.*?)</span>', html, flags=re.DOTALL)
     assert captions and all(CJK.search(caption) for caption in captions), captions
+
+
+def test_generated_region_sentences_are_translated_and_unknown_ones_reported():
+    glued = i18n.GluedStrings({"All fresh.": "全部最新。"}, [])
+    page = (
+        "# Title\n\nSome prose.\n\n<!-- status-table:start (x) -->\n\n| A | B |\n|---|---|\n| 1 | 2 |\n\n"
+        "All fresh.\n\nSomething new.\n\n<!-- status-table:end -->\n"
+    )
+    out = i18n.translate_markdown(page, {"Some prose.": "一些文字。"}, glued)
+    assert "一些文字。" in out and "全部最新。" in out and "All fresh." not in out
+    assert "| 1 | 2 |" in out and "<!-- status-table:end -->" in out and "Something new." in out
+    assert i18n.untranslated_generated(page, glued) == ["Something new."]
+    assert i18n.translate_markdown(page, {}) == page  # without the glued strings, the region stays as it is

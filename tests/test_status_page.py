@@ -195,3 +195,63 @@ def test_generated_table_names_vector_units_and_warns_when_machines_differ():
     two_machines = book.status_markdown([("01_x.ipynb", same), ("02_y.ipynb", fast)])
     assert "measured on 2 different machines" in two_machines
     assert "AMD EPYC (avx2, avx512f, fma)" in two_machines and "AMD EPYC (avx2, fma)" in two_machines
+
+
+def test_recorded_cache_loads_agree_with_the_outputs_and_the_page():
+    """A stamp's cache_loads counts the models its outputs say came from the weight cache, and the
+    sentence under the table says whether any chapter's time leaves training out."""
+    text = STATUS_PAGE.read_text(encoding="utf-8")
+    region = text[START.search(text).end() : text.index(END)]
+    recorded = {}
+    for path in book.toc_notebooks():
+        stamp = book.read_notebook(path).get("metadata", {}).get(book.STAMP_KEY, {})
+        if "cache_loads" not in stamp:
+            continue
+        seen = path.read_text(encoding="utf-8").count("loaded cached weights (trained")
+        assert stamp["cache_loads"] == seen, f"{path.name}: stamp says {stamp['cache_loads']}, outputs {seen}"
+        recorded[path.stem] = seen
+    if not recorded or len(recorded) < len(book.toc_notebooks()):
+        assert "weight cache" not in region
+    elif sum(recorded.values()) == 0:
+        assert "No chapter loaded a trained model from the weight cache" in region
+    else:
+        for stem, count in recorded.items():
+            assert (f"{{doc}}`{stem}` ({count})" in region) == (count > 0), stem
+
+
+def test_cache_sentence_names_chapters_that_loaded_models_and_is_silent_when_not_recorded():
+    base = {"wall_seconds": 1.0, "date": "d", "mode": "full", "cpu_model": "CPU"}
+    none = book.status_markdown(
+        [("01_x.ipynb", dict(base, cache_loads=0)), ("02_y.ipynb", dict(base, cache_loads=0))]
+    )
+    assert "No chapter loaded a trained model from the weight cache" in none
+    some = book.status_markdown(
+        [("01_x.ipynb", dict(base, cache_loads=0)), ("02_y.ipynb", dict(base, cache_loads=3))]
+    )
+    assert (
+        "(models loaded): {doc}`02_y` (3)." in some and "01_x` (0)" not in some and "No chapter" not in some
+    )
+    one = book.status_markdown([("01_x.ipynb", dict(base, cache_loads=1))])
+    assert "(models loaded): {doc}`01_x` (1)." in one
+    unknown = book.status_markdown([("01_x.ipynb", dict(base, cache_loads=0)), ("02_y.ipynb", base)])
+    assert "weight cache" not in unknown
+
+
+def test_cache_loads_counts_stream_outputs_only():
+    message = "ae: loaded cached weights (trained 3 epochs in 1.0 s; set AEUTILS_NO_CACHE=1 to retrain)\n"
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": [message, message]}],
+            },
+            {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout", "text": message}]},
+            {
+                "cell_type": "code",
+                "outputs": [{"output_type": "execute_result", "data": {"text/plain": message}}],
+            },
+            {"cell_type": "markdown", "source": message},
+        ]
+    }
+    assert book.cache_loads(notebook) == 3
+    assert book.cache_loads({"cells": []}) == 0

@@ -44,7 +44,7 @@ MODELS = ("conv_ae", "conv_vae", "dcgan")
 #: The ways of training them (see the module's docstring).
 VARIANTS = ("reference", "fit_b32", "book", "book_jit", "book_bf16")
 #: The batch size each chapter trains its model with.
-BOOK_BATCH = {"conv_ae": 128, "conv_vae": 128, "dcgan": 128}
+BOOK_BATCH = {"conv_ae": 128, "conv_vae": 128, "dcgan": 64}
 #: Images in one epoch of the full training set, for "seconds per epoch".
 EPOCH_IMAGES = 60_000
 
@@ -348,19 +348,31 @@ def cpu_model() -> str:
     return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
+def vector_units() -> str:
+    """The processor's vector instruction sets that TensorFlow's CPU kernels use, comma-separated.
+
+    Recorded beside :func:`cpu_model` (in :func:`machine`, every chapter's stamp and the test-suite
+    timing): virtual machines often report only a family name ("AMD EPYC"), and two machines with
+    the same name, one with AVX-512 and one with AVX2 only, can differ in speed by 2x (TensorFlow
+    switches its oneDNN kernels on by default only with AVX-512 VNNI, bfloat16 or AMX).
+    """
+    listed = _cpuinfo("flags")
+    if listed is None:
+        return "unknown"
+    return ", ".join(sorted(set(listed.split()) & _VECTOR_FLAGS)) or "none of " + "/".join(
+        sorted(_VECTOR_FLAGS)
+    )
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine and library versions, for the report."""
     import keras
     import tensorflow as tf
 
     cpu = cpu_model()
+    vector = vector_units()
     listed = _cpuinfo("flags")
     flags = None if listed is None else set(listed.split())
-    vector = (
-        "unknown"
-        if flags is None
-        else ", ".join(sorted(flags & _VECTOR_FLAGS)) or "none of " + "/".join(sorted(_VECTOR_FLAGS))
-    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

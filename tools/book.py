@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from aeutils.config import CACHE_DIR_ENV, FAST_ENV, NO_CACHE_ENV
-from tools.bench import _VECTOR_FLAGS, _cpuinfo, cpu_model
+from tools.bench import cpu_model, vector_units
 from tools.toc import REPO_ROOT, toc_pages
 
 #: The reader's package, whose modules a stamp tracks.
@@ -47,22 +47,6 @@ PACKAGE_DIR: Path = REPO_ROOT / "aeutils"
 TRACKED_TOOLS = ("tools.bench",)
 
 STAMP_KEY = "aeutils_stamp"
-
-
-def vector_units() -> str:
-    """The processor's vector instruction sets that TensorFlow's CPU kernels use (as ``tools.bench`` lists them).
-
-    Recorded beside :func:`tools.bench.cpu_model`: virtual machines often report only a family name
-    ("AMD EPYC"), and two machines with the same name, one with AVX-512 and one with AVX2 only, can
-    differ in speed by 2x (TensorFlow switches its oneDNN kernels on by default only with AVX-512 VNNI,
-    bfloat16 or AMX).
-    """
-    listed = _cpuinfo("flags")
-    if listed is None:
-        return "unknown"
-    return ", ".join(sorted(set(listed.split()) & _VECTOR_FLAGS)) or "none of " + "/".join(
-        sorted(_VECTOR_FLAGS)
-    )
 
 
 def machine_label(record: dict[str, Any]) -> str:
@@ -146,6 +130,27 @@ def _module_files(module_names: list[str]) -> list[str]:
         files.add(candidate)
     files.add("__init__.py")
     return sorted(files)
+
+
+def _source_digests() -> dict[str, str]:
+    """sha256 of every file a stamp can name (``aeutils`` and the tracked tools), by stamp name."""
+    names = aeutils_sources() + ["../" + tool.replace(".", "/") + ".py" for tool in TRACKED_TOOLS]
+    return {name: aeutils_sha256([name]) for name in names}
+
+
+#: What :func:`aeutils.train.fit` prints when it loads a model from the weight cache instead of training it.
+CACHE_LOAD_MESSAGE = ": loaded cached weights ("
+
+
+def cache_loads(notebook: dict[str, Any]) -> int:
+    """How many trained models a notebook's outputs say were loaded from the weight cache, not trained."""
+    count = 0
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if output.get("output_type") == "stream":
+                text = output.get("text", "")
+                count += ("".join(text) if isinstance(text, list) else text).count(CACHE_LOAD_MESSAGE)
+    return count
 
 
 def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -241,12 +246,14 @@ def execute(
     Raises:
         nbclient.exceptions.CellExecutionError: a cell failed, for example a claim cell whose
             assertion does not hold; nothing is written then.
+        RuntimeError: a source file the notebook loaded was edited while it ran.
     """
     import nbformat
     from nbclient import NotebookClient
 
     path = Path(path).resolve()
     notebook = nbformat.read(path, as_version=4)
+    sources_at_start = _source_digests()
     env_backup = {k: os.environ.get(k) for k in (FAST_ENV, NO_CACHE_ENV, CACHE_DIR_ENV)}
     own_cache = None if cache_dir is not None else tempfile.TemporaryDirectory(prefix="aeutils-cache-")
     os.environ[FAST_ENV] = "1" if fast else "0"
@@ -279,12 +286,20 @@ def execute(
     probe = notebook.cells.pop()
     loaded = ast.literal_eval("".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout"))
     modules = _module_files(loaded)
+    # The stamp vouches for the sources the run used: an edit made while it ran would make stale
+    # outputs look fresh, so refuse to stamp them.
+    changed = [name for name in modules if _source_digests().get(name) != sources_at_start.get(name)]
+    if changed:
+        raise RuntimeError(
+            f"{', '.join(changed)} changed while {path.name} ran; nothing was written: execute it again"
+        )
     stamp = {
         "code_sha256": code_cells_sha256(notebook),
         "aeutils_modules": modules,
         "aeutils_sha256": aeutils_sha256(modules),
         "mode": "fast" if fast else "full",
         "claims_checked": claim_cells(notebook),
+        "cache_loads": cache_loads(notebook),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_seconds": round(seconds, 1),
         "python": sys.version.split()[0],
@@ -340,6 +355,7 @@ def status_markdown(chapter_stamps: list[tuple[str, dict[str, Any]]] | None = No
             f"| {machine_label(stamp)} |"
         )
     lines.append(f"| **Whole book** | **{total:.0f} s** | | | | | | |")
+    lines.extend(_cache_sentence(chapter_stamps))
     machines = sorted({machine_label(stamp) for _, stamp in chapter_stamps if stamp})
     if len(machines) > 1:
         lines.append("")
@@ -350,6 +366,25 @@ def status_markdown(chapter_stamps: list[tuple[str, dict[str, Any]]] | None = No
             "the same machine."
         )
     return "\n".join(lines)
+
+
+def _cache_sentence(chapter_stamps: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Under the table: whether any chapter's time leaves out training that the weight cache saved it."""
+    executed = [(name, stamp) for name, stamp in chapter_stamps if stamp]
+    if not executed or any("cache_loads" not in stamp for _, stamp in executed):
+        return []  # not recorded for every row: say nothing rather than guess
+    loaded = [(name, int(stamp["cache_loads"])) for name, stamp in executed if stamp["cache_loads"]]
+    if not loaded:
+        return [
+            "",
+            "No chapter loaded a trained model from the weight cache: every time includes all of its chapter's training.",
+        ]
+    listed = ", ".join("{doc}`" + Path(name).stem + f"` ({count})" for name, count in loaded)
+    return [
+        "",
+        "Some chapters loaded trained models from the weight cache instead of training them, so their times "
+        f"leave that training out (models loaded): {listed}.",
+    ]
 
 
 def write_status(path: str | os.PathLike[str] = STATUS_PAGE) -> bool:

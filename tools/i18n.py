@@ -582,6 +582,12 @@ def check_page(page: str, *, in_progress: bool, glued: GluedStrings, base: list[
         for name, english in ([] if page == TOC else glued_english(page_source(page)))
         if glued.translate(english) is None
     ]
+    source = page_source(page) if page != TOC else None
+    if source is not None and source.suffix == ".md":
+        report.errors += [
+            f"{page}: generated sentence {_short(line)!r} has no Chinese in verdicts.yml"
+            for line in untranslated_generated(source.read_text(encoding="utf-8"), glued)
+        ]
     report.warnings += _check_terms(page, units, done, base)
     return report
 
@@ -617,8 +623,36 @@ def _untranslated_note(text: str, note: str) -> str:
     return f"{text[:at]}\n{note.strip()}\n\n{text[at:]}"
 
 
-def translate_markdown(text: str, done: dict[str, str]) -> str:
-    return render(split_markdown(text), done.get)
+def _translate_generated(text: str, glued: GluedStrings | None) -> str:
+    """A generated region (``<!-- name:start`` ... ``name:end``), its sentences in Chinese where
+    ``glued`` has them (tables and markers stay as they are): the status page's notes under its table."""
+    if glued is None or not _GENERATED_START.search(text.split("\n", 1)[0]):
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith(("|", "<!--")):
+            lines[i] = glued.translate(line.strip()) or line
+    return "\n".join(lines)
+
+
+def translate_markdown(text: str, done: dict[str, str], glued: GluedStrings | None = None) -> str:
+    pieces = [
+        piece if piece.kind is not None else Piece(_translate_generated(piece.text, glued))
+        for piece in split_markdown(text)
+    ]
+    return render(pieces, done.get)
+
+
+def untranslated_generated(text: str, glued: GluedStrings) -> list[str]:
+    """The sentences of a page's generated regions that have no Chinese (``check`` reports them)."""
+    missing = []
+    for piece in split_markdown(text):
+        if piece.kind is None and _GENERATED_START.search(piece.text.split("\n", 1)[0]):
+            for line in piece.text.split("\n"):
+                line = line.strip()
+                if line and not line.startswith(("|", "<!--")) and glued.translate(line) is None:
+                    missing.append(line)
+    return missing
 
 
 def translate_notebook(path: Path, done: dict[str, str], glued: GluedStrings, note: str | None = None) -> str:
@@ -699,7 +733,7 @@ def write_sources(dest: Path = SRC_DIR) -> list[Path]:
             cells = json.loads(content)["cells"]
             shared += [file for cell in cells for file in _referenced_files(source, _cell_text(cell))]
         else:
-            content = translate_markdown(source.read_text(encoding="utf-8"), done)
+            content = translate_markdown(source.read_text(encoding="utf-8"), done, glued)
             content = _untranslated_note(content, note) if note else content
             shared += _referenced_files(source, content)
         written.append(dest / source.relative_to(ROOT))
