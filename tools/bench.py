@@ -207,13 +207,15 @@ def _batch_size(model_name: str, variant: str) -> int:
 def _runner(model_name: str, variant: str, x: np.ndarray, images: int) -> tuple[Callable[[], None], int, int]:
     """A function that trains on about ``images`` images (after its own warm-up), its batch size and steps."""
     import keras
-    import tensorflow as tf
+
+    from aeutils import data
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
     batch = _batch_size(model_name, variant)
-    # bfloat16 is emulated (and slow) on CPUs without bfloat16 instructions: time it on fewer images.
-    steps = max(2, (images // 4 if variant == "book_bf16" else images) // batch)
+    # bfloat16 is emulated (and slow) on CPUs without bfloat16 instructions: there, time it on fewer images.
+    emulated = variant == "book_bf16" and not bf16_in_hardware()
+    steps = max(2, (images // 4 if emulated else images) // batch)
     warm_up_steps = min(steps, 5)
     policy = keras.mixed_precision.global_policy()
     if variant == "book_bf16":
@@ -223,10 +225,8 @@ def _runner(model_name: str, variant: str, x: np.ndarray, images: int) -> tuple[
     finally:
         keras.mixed_precision.set_global_policy(policy)
     targets = variant != "reference" and model_name == "conv_ae"
-    dataset = tf.data.Dataset.from_tensor_slices((x, x) if targets else x)
-    dataset = (
-        dataset.shuffle(len(x), seed=0).repeat().batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    )
+    # Every variant draws its batches from the book's own input pipeline, the one aeutils.train.fit uses.
+    dataset = data.as_tf_dataset(x, x if targets else None, batch_size=batch, seed=0).repeat()
 
     if variant == "reference":
         step = _reference_step(model_name, model)
@@ -260,7 +260,7 @@ def measure(
         models: names from :data:`MODELS`.
         variants: names from :data:`VARIANTS`.
         images: images per timed run (steps = images // batch size; a quarter of that for
-            ``book_bf16``, which is slow where bfloat16 is emulated).
+            ``book_bf16`` on CPUs without bfloat16 instructions, where it is emulated and slow).
         repeats: timed runs per variant (the median is reported), interleaved across variants.
         n_images: size of the Fashion-MNIST subset the steps draw from.
     """
@@ -325,7 +325,17 @@ def _measure(
 
 
 #: CPU flags that matter for training speed (Linux ``/proc/cpuinfo`` names).
-_VECTOR_FLAGS = {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"}
+_VECTOR_FLAGS = {
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_bf16",
+    "amx_int8",
+    "amx_tile",
+}
 
 
 def _cpuinfo(field: str) -> str | None:
@@ -364,6 +374,12 @@ def vector_units() -> str:
     )
 
 
+def bf16_in_hardware() -> bool | None:
+    """Whether the CPU computes in bfloat16 itself (AVX-512 BF16 or AMX); None where it cannot be read."""
+    listed = _cpuinfo("flags")
+    return None if listed is None else bool(set(listed.split()) & {"avx512_bf16", "amx_bf16"})
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine and library versions, for the report."""
     import keras
@@ -371,13 +387,11 @@ def machine() -> dict[str, Any]:
 
     cpu = cpu_model()
     vector = vector_units()
-    listed = _cpuinfo("flags")
-    flags = None if listed is None else set(listed.split())
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "vector_units": vector,
-        "bf16_in_hardware": None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"}),
+        "bf16_in_hardware": bf16_in_hardware(),
         "gpu": [d.name for d in tf.config.list_physical_devices("GPU")],
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
@@ -414,7 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {MODELS}")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {VARIANTS}")
-    parser.add_argument("--images", type=int, default=3_200, help="images per timed run (bf16: a quarter)")
+    parser.add_argument(
+        "--images", type=int, default=3_200, help="images per timed run (emulated bf16: a quarter)"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (median reported)")
     parser.add_argument("--json", help="also write the results (and the machine) to this JSON file")
     args = parser.parse_args(argv)
