@@ -288,7 +288,8 @@ def execute(
     modules = _module_files(loaded)
     # The stamp vouches for the sources the run used: an edit made while it ran would make stale
     # outputs look fresh, so refuse to stamp them.
-    changed = [name for name in modules if _source_digests().get(name) != sources_at_start.get(name)]
+    sources_now = _source_digests()
+    changed = [name for name in modules if sources_now.get(name) != sources_at_start.get(name)]
     if changed:
         raise RuntimeError(
             f"{', '.join(changed)} changed while {path.name} ran; nothing was written: execute it again"

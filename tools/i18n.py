@@ -623,15 +623,26 @@ def _untranslated_note(text: str, note: str) -> str:
     return f"{text[:at]}\n{note.strip()}\n\n{text[at:]}"
 
 
+def _generated_sentences(text: str) -> list[int]:
+    """The lines of a generated region (``<!-- name:start`` ... ``name:end``) that are sentences, not
+    table rows or markers; none when ``text`` is not a generated region."""
+    if not _GENERATED_START.search(text.split("\n", 1)[0]):
+        return []
+    return [
+        i
+        for i, line in enumerate(text.split("\n"))
+        if line.strip() and not line.lstrip().startswith(("|", "<!--"))
+    ]
+
+
 def _translate_generated(text: str, glued: GluedStrings | None) -> str:
-    """A generated region (``<!-- name:start`` ... ``name:end``), its sentences in Chinese where
-    ``glued`` has them (tables and markers stay as they are): the status page's notes under its table."""
-    if glued is None or not _GENERATED_START.search(text.split("\n", 1)[0]):
+    """A generated region with its sentences in Chinese where ``glued`` has them: the status page's notes
+    under its table."""
+    if glued is None:
         return text
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if line.strip() and not line.lstrip().startswith(("|", "<!--")):
-            lines[i] = glued.translate(line.strip()) or line
+    for i in _generated_sentences(text):
+        lines[i] = glued.translate(lines[i].strip()) or lines[i]
     return "\n".join(lines)
 
 
@@ -647,12 +658,10 @@ def untranslated_generated(text: str, glued: GluedStrings) -> list[str]:
     """The sentences of a page's generated regions that have no Chinese (``check`` reports them)."""
     missing = []
     for piece in split_markdown(text):
-        if piece.kind is None and _GENERATED_START.search(piece.text.split("\n", 1)[0]):
-            for line in piece.text.split("\n"):
-                line = line.strip()
-                if line and not line.startswith(("|", "<!--")) and glued.translate(line) is None:
-                    missing.append(line)
-    return missing
+        if piece.kind is None:
+            lines = piece.text.split("\n")
+            missing += [lines[i].strip() for i in _generated_sentences(piece.text)]
+    return [line for line in missing if glued.translate(line) is None]
 
 
 def translate_notebook(path: Path, done: dict[str, str], glued: GluedStrings, note: str | None = None) -> str:
