@@ -484,6 +484,12 @@ def as_tf_dataset(
     shuffle buffer one by one: the same batches in the same order as
     ``Dataset.from_tensor_slices(x).shuffle(len(x), seed).batch(batch_size)``, for a fraction of the
     work (wide rows, such as chapter 8's 4,768 features per image, cost almost nothing to gather).
+
+    It prefetches two batches and switches ``tf.data``'s autotuning off. The autotuner runs in a
+    thread of its own that wakes at growing intervals; destroying an iterator that has run for a
+    while (which Keras does at the end of every ``fit``) waits for that thread, and on the book's
+    2-core test machine that wait sometimes took 9-10 s per ``fit`` call. A fixed prefetch of two
+    batches keeps the CPU as busy as autotuning did for these small in-memory pipelines.
     """
     import tensorflow as tf
 
@@ -499,4 +505,6 @@ def as_tf_dataset(
         taken = tuple(tf.gather(column, batch) for column in columns)
         return taken[0] if y is None else taken
 
-    return indices.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return indices.batch(batch_size).map(gather).prefetch(2).with_options(options)

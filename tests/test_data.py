@@ -279,6 +279,13 @@ def test_as_tf_dataset_batches_and_checks_lengths():
         data.as_tf_dataset(x, np.arange(9))
 
 
+def test_as_tf_dataset_turns_autotuning_off():
+    # The autotuner's thread made destroying a long-used iterator (the end of every fit) wait seconds.
+    dataset = data.as_tf_dataset(np.zeros((10, 4), np.float32), batch_size=4)
+    assert dataset.options().autotune.enabled is False
+    assert [len(batch) for batch in dataset] == [4, 4, 2]
+
+
 def test_as_tf_dataset_keeps_pairs_and_matches_an_element_shuffle():
     import tensorflow as tf
 

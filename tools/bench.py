@@ -363,21 +363,26 @@ def vector_units() -> str:
 
     Recorded beside :func:`cpu_model` (in :func:`machine`, every chapter's stamp and the test-suite
     timing): virtual machines often report only a family name ("AMD EPYC"), and two machines with
-    the same name, one with AVX-512 and one with AVX2 only, can differ in speed by 2x (TensorFlow
-    switches its oneDNN kernels on by default only with AVX-512 VNNI, bfloat16 or AMX).
+    the same name, one with AVX-512 and one with AVX2 only, can differ in speed by 2x (on Linux x86,
+    TensorFlow switches its oneDNN kernels on by default only on processors with neural-network
+    instructions such as AVX-512 VNNI, AVX VNNI, bfloat16 or AMX).
     """
-    listed = _cpuinfo("flags")
-    if listed is None:
+    flags = _flags()
+    if flags is None:
         return "unknown"
-    return ", ".join(sorted(set(listed.split()) & _VECTOR_FLAGS)) or "none of " + "/".join(
-        sorted(_VECTOR_FLAGS)
-    )
+    return ", ".join(sorted(flags & _VECTOR_FLAGS)) or "none of " + "/".join(sorted(_VECTOR_FLAGS))
 
 
 def bf16_in_hardware() -> bool | None:
     """Whether the CPU computes in bfloat16 itself (AVX-512 BF16 or AMX); None where it cannot be read."""
+    flags = _flags()
+    return None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def _flags() -> set[str] | None:
+    """The CPU's flags from Linux's /proc/cpuinfo, or None where they cannot be read."""
     listed = _cpuinfo("flags")
-    return None if listed is None else bool(set(listed.split()) & {"avx512_bf16", "amx_bf16"})
+    return None if listed is None else set(listed.split())
 
 
 def machine() -> dict[str, Any]:
