@@ -222,6 +222,23 @@ def test_glued_strings_compose_a_list_from_its_translated_parts() -> None:
     assert i18n._glued_english("'0.95x, 1.94x'") is None and i18n._glued_english("0.5") is None
 
 
+def test_the_books_mixed_benchmark_verdicts_translate_whole() -> None:
+    # The performance page's overall verdicts: "A and B" or "A, B and C", each part with its own verb.
+    glued = i18n.glued_strings()
+    assert (
+        glued.translate(
+            "is slower for the autoencoder and the GAN and makes no consistent difference for the VAE"
+        )
+        == "对自编码器和 GAN 更慢，对 VAE 没有一致的影响"
+    )
+    assert (
+        glued.translate(
+            "is faster for the VAE, is slower for the autoencoder and makes no consistent difference for the GAN"
+        )
+        == "对 VAE 更快，对自编码器更慢，对 GAN 没有一致的影响"
+    )
+
+
 # ------------------------------------------------------------------------------- the catalogue
 
 
