@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian or Ubuntu machine for the book, then build both editions.
 #
-#   bash tools/setup.sh            # system packages (if root or sudo is available), venv, build
+#   bash tools/setup.sh                 # system packages (if root or sudo is available), venv, build
+#   bash tools/setup.sh --system-only   # the system packages alone
 #
 # System packages (what the tests need besides Python):
 #   Debian: dataset-fashion-mnist chromium chromium-driver fonts-noto-cjk
@@ -11,10 +12,17 @@
 # Without root and without sudo the script says what it could not install and goes on: the data then
 # comes from a Keras download on first use, and the browser tests are skipped.
 set -euo pipefail
+system_only=false
+case "${1:-}" in
+  "") ;;
+  --system-only) system_only=true ;;
+  *) echo "usage: bash tools/setup.sh [--system-only]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 
-. /etc/os-release 2>/dev/null || ID=unknown
+# AEUTILS_OS_RELEASE: another os-release file (tests/test_setup_script.py uses it to play Ubuntu).
+. "${AEUTILS_OS_RELEASE:-/etc/os-release}" 2>/dev/null || ID=unknown
 if [ "${ID:-}" = "ubuntu" ]; then
   browser=chromium-browser driver=chromium-chromedriver
 else
@@ -45,6 +53,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
   fi
 fi
+
+[ "$system_only" = false ] || exit 0
 
 echo "== virtual environment (.venv)"
 python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
