@@ -446,6 +446,46 @@ def test_figure_captions_and_verdicts_are_chinese(zh_build: dict) -> None:
     assert captions and all(CJK.search(caption) for caption in captions), captions
 
 
+def test_the_included_test_suite_sentence_is_translated_for_every_outcome(tmp_path):
+    from tools import book
+
+    glued = i18n.glued_strings()  # the committed verdicts.yml
+    record = {
+        "command": ".venv/bin/python -m pytest -n 2 --dist loadfile",
+        "wall_seconds": 672.0,
+        "summary": "675 passed, 12 skipped",
+        "exit_code": 0,
+        "date": "2026-12-03 08:23 UTC",
+        "cpu_count": 2,
+        "cpu_model": "AMD EPYC",
+        "cpu_vector_units": "avx2, fma",
+    }
+    passed = glued.translate(book.test_timing_markdown(record).strip())
+    assert passed == (
+        "`.venv/bin/python -m pytest -n 2 --dist loadfile` 在 2026-12-03 08:23 UTC 用时 **11.2 分钟**"
+        "（2 个 CPU 核心，AMD EPYC (avx2, fma)）：675 项通过，12 项跳过；运行通过。"
+        "由 `python -m tools.book time-tests` 记录。"
+    )
+    failed = dict(record, summary="3 failed, 670 passed, 2 warnings", exit_code=1)
+    del failed["cpu_model"]
+    chinese = glued.translate(book.test_timing_markdown(failed).strip())
+    assert chinese is not None and "（2 个 CPU 核心）" in chinese
+    assert "3 项失败，670 项通过，2 条警告；运行**失败**（退出码 1）。" in chinese
+    assert glued.translate(book.test_timing_markdown(None).strip()) is not None  # never timed
+    # An unknown summary word is not half-translated: the sentence has no Chinese and check reports it.
+    odd = dict(record, summary="675 passed, 1 rerun")
+    assert glued.translate(book.test_timing_markdown(odd).strip()) is None
+
+    fragment = tmp_path / "timing.txt"
+    fragment.write_text(book.test_timing_markdown(record) + "\nSomething new.\n", encoding="utf-8")
+    page = tmp_path / "page.md"
+    text = "# Page\n\n```{include} timing.txt\n```\n\n```{include} other.md\n```\n"
+    assert i18n.included_fragments(page, text) == [fragment.resolve()]
+    out = i18n.translate_fragment(fragment.read_text(encoding="utf-8"), glued)
+    assert out == passed + "\n\nSomething new.\n"
+    assert i18n.untranslated_fragment_lines(page, text, glued) == ["Something new."]
+
+
 def test_generated_region_sentences_are_translated_and_unknown_ones_reported():
     glued = i18n.GluedStrings({"All fresh.": "全部最新。"}, [])
     page = (

@@ -588,6 +588,16 @@ def check_page(page: str, *, in_progress: bool, glued: GluedStrings, base: list[
             f"{page}: generated sentence {_short(line)!r} has no Chinese in verdicts.yml"
             for line in untranslated_generated(source.read_text(encoding="utf-8"), glued)
         ]
+    if source is not None:
+        if source.suffix == ".ipynb":
+            cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+            text = "\n".join(_cell_text(cell) for cell in cells if cell["cell_type"] == "markdown")
+        else:
+            text = source.read_text(encoding="utf-8")
+        report.errors += [
+            f"{page}: included sentence {_short(line)!r} has no Chinese in verdicts.yml"
+            for line in untranslated_fragment_lines(source, text, glued)
+        ]
     report.warnings += _check_terms(page, units, done, base)
     return report
 
@@ -664,6 +674,33 @@ def untranslated_generated(text: str, glued: GluedStrings) -> list[str]:
     return [line for line in missing if glued.translate(line) is None]
 
 
+def included_fragments(page_path: Path, text: str) -> list[Path]:
+    """The ``.txt`` files a page pulls in with ``{include}``: one-sentence fragments that a tool writes
+    (the test-suite's timing), translated line by line through ``verdicts.yml`` like generated regions."""
+    names = re.findall(r"\{include\}\s+(\S+\.txt)\b", text)
+    return [(page_path.parent / name).resolve() for name in names]
+
+
+def translate_fragment(text: str, glued: GluedStrings) -> str:
+    """An included fragment with each sentence (a non-blank line) in Chinese where ``glued`` has it."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip():
+            lines[i] = glued.translate(line.strip()) or line
+    return "\n".join(lines)
+
+
+def untranslated_fragment_lines(page_path: Path, text: str, glued: GluedStrings) -> list[str]:
+    """The sentences of a page's included fragments that have no Chinese (``check`` reports them)."""
+    lines = []
+    for fragment in included_fragments(page_path, text):
+        if fragment.is_file():
+            lines += [
+                line.strip() for line in fragment.read_text(encoding="utf-8").split("\n") if line.strip()
+            ]
+    return [line for line in lines if glued.translate(line) is None]
+
+
 def translate_notebook(path: Path, done: dict[str, str], glued: GluedStrings, note: str | None = None) -> str:
     """The notebook with translated markdown, captions and glued strings; code cells otherwise unchanged."""
     notebook = json.loads(path.read_text(encoding="utf-8"))
@@ -732,6 +769,7 @@ def write_sources(dest: Path = SRC_DIR) -> list[Path]:
     shared = [ROOT / name for name in config.get("bibtex_bibfiles", [])]
     shared += [ROOT / name for name in sphinx.get("config", {}).get("html_extra_path", [])]
     shared += [ROOT / "_static"]
+    fragments: set[Path] = set()
     for page in toc_pages():
         source = page_source(page)
         done = translations(load_catalogue(page))
@@ -741,17 +779,22 @@ def write_sources(dest: Path = SRC_DIR) -> list[Path]:
             content = translate_notebook(source, done, glued, note)
             cells = json.loads(content)["cells"]
             shared += [file for cell in cells for file in _referenced_files(source, _cell_text(cell))]
+            fragments.update(file for cell in cells for file in included_fragments(source, _cell_text(cell)))
         else:
             content = translate_markdown(source.read_text(encoding="utf-8"), done, glued)
             content = _untranslated_note(content, note) if note else content
             shared += _referenced_files(source, content)
+            fragments.update(included_fragments(source, content))
         written.append(dest / source.relative_to(ROOT))
         _write(written[-1], content)
     for path in (path for path in shared if path.is_relative_to(ROOT)):
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in (f for f in files if f.is_file() and "__pycache__" not in f.parts):
             written.append(dest / file.relative_to(ROOT))
-            _write(written[-1], file.read_bytes())
+            if file in fragments:
+                _write(written[-1], translate_fragment(file.read_text(encoding="utf-8"), glued))
+            else:
+                _write(written[-1], file.read_bytes())
     keep = set(written)
     generated = (p for p in dest.rglob("*") if p.is_file() and "_build" not in p.relative_to(dest).parts)
     for stale in [path for path in generated if path not in keep]:
