@@ -10,6 +10,7 @@ import of the chapters and of ``aeutils`` and look up which distribution provide
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import json
 import re
@@ -35,14 +36,22 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", match.group(0)).lower()
 
 
-def _project() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+def _declared(*, book: bool) -> set[str]:
+    """The distributions aeutils depends on, with those of its ``book`` extra when ``book``."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + (project["optional-dependencies"]["book"] if book else [])
+    return {_name(r) for r in requirements}
+
+
+@functools.cache
+def _module_distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()  # scans every installed distribution: once
 
 
 def _distributions(module: str) -> set[str]:
     if module in INSTALLED_WITH:
         return {INSTALLED_WITH[module]}
-    return {_name(d) for d in importlib.metadata.packages_distributions().get(module, [])}
+    return {_name(d) for d in _module_distributions().get(module, [])}
 
 
 def chapter_imports() -> dict[str, set[str]]:
@@ -86,8 +95,7 @@ def _undeclared(imports: dict[str, set[str]], declared: set[str]) -> dict[str, l
 
 
 def test_every_module_a_chapter_imports_comes_with_aeutils_book():
-    project = _project()
-    declared = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]}
+    declared = _declared(book=True)
     imports = chapter_imports()
     assert {"bm3d", "constriction", "skimage", "sklearn", "keras"} <= set(imports)  # the scan sees them
     missing = _undeclared(imports, declared)
@@ -98,7 +106,7 @@ def test_every_module_a_chapter_imports_comes_with_aeutils_book():
 
 
 def test_every_module_aeutils_imports_is_a_dependency_of_aeutils():
-    declared = {_name(r) for r in _project()["dependencies"]}
+    declared = _declared(book=False)
     imports: dict[str, set[str]] = {}
     for path in sorted((ROOT / "aeutils").glob("*.py")):
         for module in _imports(ast.parse(path.read_text(encoding="utf-8"))):
@@ -108,8 +116,7 @@ def test_every_module_aeutils_imports_is_a_dependency_of_aeutils():
 
 
 def test_requirements_txt_installs_everything_aeutils_book_declares():
-    project = _project()
-    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]}
+    wanted = _declared(book=True)
     lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
     listed = {_name(line.split("#")[0]) for line in lines if line.split("#")[0].strip()}
     assert wanted <= listed, f"requirements.txt lacks {sorted(wanted - listed)}"

@@ -235,6 +235,14 @@ def _cell_text(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+def _markdown_of(path: Path) -> str:
+    """A page's markdown: the file itself, or a notebook's markdown cells joined."""
+    if path.suffix != ".ipynb":
+        return path.read_text(encoding="utf-8")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n".join(_cell_text(cell) for cell in cells if cell["cell_type"] == "markdown")
+
+
 def _caption(cell: dict[str, Any]) -> str | None:
     figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
     caption = figure.get("caption") if isinstance(figure, dict) else None
@@ -583,17 +591,13 @@ def check_page(page: str, *, in_progress: bool, glued: GluedStrings, base: list[
         if glued.translate(english) is None
     ]
     source = page_source(page) if page != TOC else None
-    if source is not None and source.suffix == ".md":
-        report.errors += [
-            f"{page}: generated sentence {_short(line)!r} has no Chinese in verdicts.yml"
-            for line in untranslated_generated(source.read_text(encoding="utf-8"), glued)
-        ]
     if source is not None:
-        if source.suffix == ".ipynb":
-            cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
-            text = "\n".join(_cell_text(cell) for cell in cells if cell["cell_type"] == "markdown")
-        else:
-            text = source.read_text(encoding="utf-8")
+        text = _markdown_of(source)
+        if source.suffix == ".md":
+            report.errors += [
+                f"{page}: generated sentence {_short(line)!r} has no Chinese in verdicts.yml"
+                for line in untranslated_generated(text, glued)
+            ]
         report.errors += [
             f"{page}: included sentence {_short(line)!r} has no Chinese in verdicts.yml"
             for line in untranslated_fragment_lines(source, text, glued)
